@@ -1,0 +1,65 @@
+// The exporter's configuration: probe modules, parsed from TOML and validated.
+// Plain data; nothing here knows about sockets, HTTP or Prometheus.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace smtp_exporter::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class TlsMode { none };
+enum class IpProtocol { ip4, ip6 };
+
+std::string_view to_string(TlsMode);
+std::string_view to_string(IpProtocol);
+
+// One probe recipe, selected by `module=NAME` on /probe.
+struct Module {
+  std::uint16_t port = 25;
+  TlsMode tls = TlsMode::none;
+  Duration timeout = std::chrono::seconds(10);
+  // Argument of EHLO/HELO; empty means the host's FQDN, filled in at startup.
+  std::string ehlo_name;
+  int expect_banner_code = 220;
+  // Preferred address family; with fallback, the other one is used when the
+  // name has no address of the preferred family (blackbox_exporter semantics).
+  IpProtocol ip_protocol = IpProtocol::ip6;
+  bool ip_protocol_fallback = true;
+};
+
+struct Config {
+  std::map<std::string, Module> modules;
+  // Where the config came from: a file path, or "<built-in defaults>".
+  std::string source;
+};
+
+// A configuration error; what() reads "FILE:LINE:COLUMN: KEY: reason".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a TOML config file. Throws ConfigError.
+Config load_file(const std::string& path);
+// Parses TOML text; `source` names it in error messages. Throws ConfigError.
+Config load_string(std::string_view toml, const std::string& source);
+// The built-in modules used when no --config.file is given.
+Config default_config();
+
+// Prometheus duration ("500ms", "10s", "1m30s"); nullopt when malformed.
+std::optional<Duration> parse_duration(std::string_view text);
+// Renders a duration back in Prometheus form ("1m30s", "500ms", "0s").
+std::string format_duration(Duration d);
+
+// The effective configuration as TOML, for the /config page and debug output.
+std::string to_toml(const Config& config);
+std::string to_toml(const std::string& name, const Module& module);
+
+}  // namespace smtp_exporter::config

@@ -1,0 +1,190 @@
+// The only translation unit that includes Beast (it is slow to compile).
+#include "smtp_exporter/http_server.h"
+
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <stdexcept>
+
+#include "smtp_exporter/app.h"
+#include "smtp_exporter/log.h"
+#include "smtp_exporter/version.h"
+
+namespace smtp_exporter::exporter {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);  // keep-alive and slow clients
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+
+HttpRequest to_request(const http::request<http::string_body>& req) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  std::string_view target = req.target();
+  auto q = target.find('?');
+  out.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) out.query = std::string(target.substr(q + 1));
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace(std::move(name), std::string(field.value()));
+  }
+  return out;
+}
+
+asio::awaitable<void> write_response(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+                                     bool head, HttpResponse response, error_code& ec) {
+  http::response<http::string_body> res{static_cast<http::status>(response.status), version};
+  res.set(http::field::server, "smtp_exporter/" + std::string(kVersion));
+  res.set(http::field::content_type, response.content_type);
+  res.keep_alive(keep_alive);
+  std::size_t length = response.body.size();
+  if (!head) res.body() = std::move(response.body);
+  res.content_length(length);
+  stream.expires_after(kWriteTimeout);
+  co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> session(beast::tcp_stream stream, App& app) {
+  beast::flat_buffer buffer;
+  error_code ec;
+  while (true) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(64 * 1024);
+    stream.expires_after(kIdleTimeout);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted)
+      break;
+    if (ec) {  // malformed HTTP: answer once, then hang up
+      co_await write_response(stream, 11, false, false, {400, "text/plain; charset=utf-8", "bad request: " + ec.message() + "\n"}, ec);
+      break;
+    }
+    auto& req = parser.get();
+    stream.expires_never();  // a probe bounds itself by its own deadline
+    HttpResponse response = co_await app.handle(to_request(req));
+    co_await write_response(stream, req.version(), req.keep_alive(), req.method() == http::verb::head,
+                            std::move(response), ec);
+    if (ec || !req.keep_alive()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app) {
+  asio::steady_timer backoff(acceptor.get_executor());
+  while (acceptor.is_open()) {
+    error_code ec;
+    // Each connection gets its own strand: with several threads, a session
+    // and its probe's timers never run concurrently.
+    tcp::socket socket = co_await acceptor.async_accept(
+        asio::any_io_executor(asio::make_strand(acceptor.get_executor())),
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+    if (ec) {  // e.g. out of file descriptors: log and retry shortly instead of spinning
+      log::warn("accept failed", {{"err", ec.message()}});
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), app),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       log::error("HTTP session failed", {{"err", ex.what()}});
+                     }
+                   });
+  }
+}
+
+// ":9587" → all addresses; "[::1]:9587"; "127.0.0.1:9587"; "localhost:9587".
+std::pair<std::string, std::string> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("listen address \"" + address + "\" has no :PORT");
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = address.substr(colon + 1);
+  bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoul(port) > 65535)
+    throw std::runtime_error("listen address \"" + address + "\": port must be a number from 0 to 65535");
+  return {host, port};
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  asio::io_context& io;
+  App& app;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+
+  void open(const tcp::endpoint& endpoint, bool dual_stack) {
+    auto acceptor = std::make_unique<tcp::acceptor>(io);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(!dual_stack));
+    acceptor->bind(endpoint);
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
+                            {"port", std::to_string(acceptor->local_endpoint().port())}});
+    asio::co_spawn(io, accept_loop(*acceptor, app), asio::detached);
+    acceptors.push_back(std::move(acceptor));
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, App& app) : impl_(new Impl{io, app, {}}) {}
+HttpServer::~HttpServer() = default;
+
+void HttpServer::listen(const std::string& address) {
+  auto [host, port] = split_address(address);
+  try {
+    if (host.empty()) {
+      unsigned short number = static_cast<unsigned short>(std::stoul(port));
+      try {  // one IPv6 socket that also accepts IPv4 (v6only off)
+        impl_->open(tcp::endpoint(asio::ip::address_v6::any(), number), true);
+      } catch (const boost::system::system_error&) {  // no IPv6 on this host
+        impl_->open(tcp::endpoint(asio::ip::address_v4::any(), number), false);
+      }
+      return;
+    }
+    // A name or literal, resolved once at startup (before the event loop runs).
+    tcp::resolver resolver(impl_->io);
+    auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service);
+    for (const auto& entry : results) impl_->open(entry.endpoint(), false);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot listen on \"" + address + "\": " + e.what());
+  }
+}
+
+std::vector<std::uint16_t> HttpServer::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& a : impl_->acceptors) out.push_back(a->local_endpoint().port());
+  return out;
+}
+
+void HttpServer::stop() {
+  for (auto& a : impl_->acceptors) {
+    error_code ignored;
+    a->close(ignored);
+  }
+}
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,52 @@
+// The exporter's HTTP routes, independent of the HTTP library: a request in,
+// a response out. /probe runs a probe on the calling coroutine's executor.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "smtp_exporter/config.h"
+
+namespace smtp_exporter::exporter {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::string query;  // raw, without '?'
+  std::map<std::string, std::string> headers;  // names in lower case
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+struct AppOptions {
+  double timeout_offset_seconds = 0.5;
+  std::string default_module = "smtp_banner";
+};
+
+class App {
+ public:
+  App(config::Config config, AppOptions options);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
+
+  // Replaces the configuration for the probes that start from now on.
+  void set_config(config::Config config);
+  std::shared_ptr<const config::Config> config() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,36 @@
+// HTTP/1.1 server (Boost.Beast) in front of App: one coroutine per
+// connection on a strand of the shared io_context; keep-alive; bounded headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace smtp_exporter::exporter {
+
+class App;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, App& app);
+  ~HttpServer();
+
+  // Binds and starts accepting on ":PORT" (every address, IPv6 and IPv4),
+  // "HOST:PORT" or "[IPV6]:PORT". Throws std::runtime_error with the reason.
+  void listen(const std::string& address);
+  // The ports actually bound (useful with port 0).
+  std::vector<std::uint16_t> ports() const;
+  // Closes the listeners; connections in progress end on their own.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace smtp_exporter::exporter

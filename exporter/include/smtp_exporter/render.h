@@ -1,0 +1,19 @@
+// ProbeResult → Prometheus text exposition. Pure: same result, same text.
+#pragma once
+
+#include <string>
+
+#include "smtp_exporter/config.h"
+#include "smtp_exporter/probe_result.h"
+
+namespace smtp_exporter::exporter {
+
+// The metrics of one probe (text format 0.0.4).
+std::string render_metrics(const probes::ProbeResult& result);
+
+// The `&debug=true` page: the probe's step-by-step log, then its metrics, then
+// the module it ran with (blackbox_exporter's layout).
+std::string render_debug(const probes::ProbeResult& result, const std::string& metrics,
+                         const std::string& module_name, const config::Module& module);
+
+}  // namespace smtp_exporter::exporter

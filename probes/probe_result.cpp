@@ -1,0 +1,30 @@
+#include "smtp_exporter/probe_result.h"
+
+namespace smtp_exporter::probes {
+
+std::string_view to_string(Stage stage) {
+  switch (stage) {
+    case Stage::resolve: return "resolve";
+    case Stage::connect: return "connect";
+    case Stage::banner: return "banner";
+    case Stage::ehlo: return "ehlo";
+    case Stage::quit: return "quit";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::dns_error: return "dns_error";
+    case FailureReason::refused: return "refused";
+    case FailureReason::unreachable: return "unreachable";
+    case FailureReason::network_error: return "network_error";
+    case FailureReason::timeout: return "timeout";
+    case FailureReason::closed: return "closed";
+    case FailureReason::protocol_error: return "protocol_error";
+    case FailureReason::unexpected_code: return "unexpected_code";
+  }
+  return "unknown";
+}
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,301 @@
+// The SMTP conversation of one probe: resolve → connect → greeting → EHLO
+// (HELO fallback) → QUIT. One coroutine per probe on the caller's executor;
+// a single deadline timer closes the socket, which ends any pending step.
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <array>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+
+#include "ehlo.h"
+#include "smtp_exporter/probe.h"
+#include "smtp_reply.h"
+
+namespace smtp_exporter::probes {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The I/O objects of one probe. Shared with the deadline handler, so a
+// handler that runs after the probe has returned never touches freed memory.
+struct Io {
+  explicit Io(const asio::any_io_executor& ex) : resolver(ex), socket(ex), deadline(ex) {}
+  tcp::resolver resolver;
+  tcp::socket socket;
+  asio::steady_timer deadline;
+  bool expired = false;
+
+  void arm(std::chrono::milliseconds timeout, const std::shared_ptr<Io>& self) {
+    deadline.expires_after(timeout);
+    deadline.async_wait([weak = std::weak_ptr<Io>(self)](const error_code& ec) {
+      auto io = weak.lock();
+      if (ec || !io) return;
+      io->expired = true;
+      io->resolver.cancel();
+      error_code ignored;
+      io->socket.close(ignored);  // completes any pending read/write/connect
+    });
+  }
+};
+
+class Conversation {
+ public:
+  Conversation(ProbeRequest request, std::shared_ptr<Io> io)
+      : request_(std::move(request)), io_(std::move(io)) {}
+
+  asio::awaitable<void> run() {
+    note(LogEntry::Kind::info, "Beginning probe of " + request_.host + " port " +
+                                   std::to_string(request_.port) + " with a " +
+                                   config::format_duration(request_.timeout) + " deadline");
+    tcp::endpoint endpoint;
+    if (!co_await resolve(endpoint)) co_return;
+    if (!co_await connect(endpoint)) co_return;
+    if (!co_await greeting()) co_return;
+    if (!co_await ehlo()) co_return;
+    co_await quit();
+  }
+
+  ProbeResult result;
+
+ private:
+  // Records the failure (the first one wins) and logs it.
+  bool fail(Stage stage, FailureReason reason, std::string detail) {
+    note(LogEntry::Kind::error, std::string(to_string(stage)) + " failed (" +
+                                    std::string(to_string(reason)) + "): " + detail);
+    if (!result.failure) result.failure = Failure{stage, reason, std::move(detail)};
+    return false;
+  }
+
+  FailureReason classify(const error_code& ec) const {
+    namespace err = asio::error;
+    if (io_->expired) return FailureReason::timeout;
+    if (ec == err::eof || ec == err::connection_reset || ec == err::broken_pipe ||
+        ec == err::connection_aborted)
+      return FailureReason::closed;
+    if (ec == err::connection_refused) return FailureReason::refused;
+    if (ec == err::network_unreachable || ec == err::host_unreachable) return FailureReason::unreachable;
+    if (ec == err::host_not_found || ec == err::host_not_found_try_again || ec == err::no_data ||
+        ec == err::no_recovery)
+      return FailureReason::dns_error;
+    return FailureReason::network_error;
+  }
+
+  std::string describe(const error_code& ec) const {
+    if (io_->expired) return "deadline of " + config::format_duration(request_.timeout) + " exceeded";
+    if (ec == asio::error::eof) return "connection closed by the server";
+    return ec.message();
+  }
+
+  void note(LogEntry::Kind kind, std::string text) {
+    result.log.push_back({std::chrono::system_clock::now(), kind, std::move(text)});
+  }
+
+  void timed(Stage stage, Clock::time_point started) {
+    result.stage_seconds.emplace_back(stage, seconds_since(started));
+  }
+
+  asio::awaitable<bool> resolve(tcp::endpoint& chosen) {
+    auto started = Clock::now();
+    error_code ec;
+    std::vector<tcp::endpoint> endpoints;
+    auto literal = asio::ip::make_address(request_.host, ec);
+    if (!ec) {
+      endpoints.emplace_back(literal, request_.port);
+      timed(Stage::resolve, started);  // an address literal needs no lookup
+    } else {
+      note(LogEntry::Kind::info, "Resolving " + request_.host);
+      auto results = co_await io_->resolver.async_resolve(request_.host, std::to_string(request_.port),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+      timed(Stage::resolve, started);
+      if (ec) co_return fail(Stage::resolve, classify(ec), "resolving " + request_.host + ": " + describe(ec));
+      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    }
+
+    bool want_v6 = request_.module.ip_protocol == config::IpProtocol::ip6;
+    auto pick = [&](bool v6) -> const tcp::endpoint* {
+      for (const auto& e : endpoints)
+        if (e.address().is_v6() == v6) return &e;
+      return nullptr;
+    };
+    const tcp::endpoint* found = pick(want_v6);
+    if (!found && request_.module.ip_protocol_fallback) found = pick(!want_v6);
+    if (!found)
+      co_return fail(Stage::resolve, FailureReason::dns_error,
+                     request_.host + " has no " + (want_v6 ? "IPv6" : "IPv4") +
+                         " address and ip_protocol_fallback is off");
+    chosen = *found;
+    result.ip = chosen.address().to_string();
+    result.ip_protocol = chosen.address().is_v6() ? 6 : 4;
+    note(LogEntry::Kind::info, "Using address " + result.ip + " (" + std::to_string(endpoints.size()) +
+                                   " address(es) found)");
+    co_return true;
+  }
+
+  asio::awaitable<bool> connect(const tcp::endpoint& endpoint) {
+    auto started = Clock::now();
+    error_code ec;
+    note(LogEntry::Kind::info, "Connecting to " + result.ip + " port " + std::to_string(request_.port));
+    co_await io_->socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+    timed(Stage::connect, started);
+    if (ec) co_return fail(Stage::connect, classify(ec), describe(ec));
+    connected_at_ = Clock::now();
+    note(LogEntry::Kind::info, "TCP connection established");
+    co_return true;
+  }
+
+  asio::awaitable<bool> greeting() {
+    auto reply = co_await read_reply(Stage::banner, true);
+    timed(Stage::banner, connected_at_);
+    if (!reply) co_return false;
+    result.banner_latency_seconds = seconds_since(connected_at_);
+    result.banner_code = reply->code;
+    result.banner_lines = reply->lines;
+    if (reply->code != request_.module.expect_banner_code) {
+      fail(Stage::banner, FailureReason::unexpected_code,
+           "greeting code " + std::to_string(reply->code) + ", expected " +
+               std::to_string(request_.module.expect_banner_code) + ": " + printable(reply->lines.front()));
+      co_await quit();  // a 554 greeting still expects QUIT (RFC 5321 §3.1)
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<bool> ehlo() {
+    auto started = Clock::now();
+    const std::string& name = request_.module.ehlo_name.empty() ? kFallbackName : request_.module.ehlo_name;
+    if (!co_await send(Stage::ehlo, "EHLO " + name, true)) co_return false;
+    std::string_view command = "EHLO";
+    auto reply = co_await read_reply(Stage::ehlo, true);
+    if (reply && reply->code / 100 == 5) {
+      // RFC 5321 §3.2: a server that rejects EHLO may still speak plain SMTP.
+      note(LogEntry::Kind::info, "EHLO rejected with " + std::to_string(reply->code) + ", trying HELO");
+      command = "HELO";
+      if (!co_await send(Stage::ehlo, "HELO " + name, true)) co_return false;
+      reply = co_await read_reply(Stage::ehlo, true);
+    }
+    timed(Stage::ehlo, started);
+    if (!reply) co_return false;
+    if (reply->code != 250)
+      co_return fail(Stage::ehlo, FailureReason::unexpected_code,
+                     std::string(command) + " answered " + std::to_string(reply->code) + ": " +
+                         printable(reply->lines.front()));
+    result.helo_fallback = command == "HELO";
+    if (!result.helo_fallback) {
+      EhloInfo info = parse_ehlo(*reply);
+      for (const auto& line : info.ignored_lines)
+        note(LogEntry::Kind::info, "Ignoring malformed EHLO line \"" + printable(line) + "\"");
+      result.extensions = std::move(info.extensions);
+      result.size_limit = info.size_limit;
+      result.auth_mechanisms = std::move(info.auth_mechanisms);
+    }
+    co_return true;
+  }
+
+  // Best effort: a server that hangs up instead of answering 221 has still
+  // done its job, so nothing here fails the probe.
+  asio::awaitable<void> quit() {
+    if (!io_->socket.is_open()) co_return;
+    auto started = Clock::now();
+    if (co_await send(Stage::quit, "QUIT", false)) co_await read_reply(Stage::quit, false);
+    timed(Stage::quit, started);
+  }
+
+  asio::awaitable<bool> send(Stage stage, std::string line, bool required) {
+    note(LogEntry::Kind::sent, line);
+    line += "\r\n";
+    error_code ec;
+    co_await asio::async_write(io_->socket, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_return true;
+    if (required) co_return fail(stage, classify(ec), "sending: " + describe(ec));
+    note(LogEntry::Kind::info, std::string(to_string(stage)) + ": " + describe(ec));
+    co_return false;
+  }
+
+  asio::awaitable<std::optional<Reply>> read_reply(Stage stage, bool required) {
+    std::array<char, 4096> chunk;
+    while (true) {
+      ReplyParse parsed = parse_reply(buffer_);
+      if (parsed.status == ReplyParse::Status::complete) {
+        log_received(std::string_view(buffer_).substr(0, parsed.consumed));
+        buffer_.erase(0, parsed.consumed);
+        result.last_code = parsed.reply.code;
+        co_return std::move(parsed.reply);
+      }
+      if (parsed.status == ReplyParse::Status::error) {
+        log_received(buffer_);
+        if (required) fail(stage, FailureReason::protocol_error, parsed.error);
+        co_return std::nullopt;
+      }
+      error_code ec;
+      std::size_t n = co_await io_->socket.async_read_some(asio::buffer(chunk),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+      buffer_.append(chunk.data(), n);
+      if (ec) {
+        log_received(buffer_);
+        std::string detail = describe(ec);
+        if (!buffer_.empty()) detail += " after an incomplete reply of " + std::to_string(buffer_.size()) + " bytes";
+        if (required) {
+          fail(stage, classify(ec), detail);
+        } else {
+          note(LogEntry::Kind::info, std::string(to_string(stage)) + ": " + detail);
+        }
+        co_return std::nullopt;
+      }
+    }
+  }
+
+  void log_received(std::string_view raw) {
+    while (!raw.empty()) {
+      std::size_t eol = raw.find('\n');
+      std::string_view line = raw.substr(0, eol);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      note(LogEntry::Kind::received, printable(line, 200));
+      raw.remove_prefix(eol == std::string_view::npos ? raw.size() : eol + 1);
+    }
+  }
+
+  static inline const std::string kFallbackName = "localhost";
+  ProbeRequest request_;
+  std::shared_ptr<Io> io_;
+  std::string buffer_;  // bytes received and not yet parsed
+  Clock::time_point connected_at_;
+};
+
+}  // namespace
+
+asio::awaitable<ProbeResult> run_probe(ProbeRequest request) {
+  auto started = Clock::now();
+  auto io = std::make_shared<Io>(co_await asio::this_coro::executor);
+  io->arm(request.timeout, io);
+  double timeout_seconds = std::chrono::duration<double>(request.timeout).count();
+  Conversation conversation(std::move(request), io);
+  co_await conversation.run();
+  io->deadline.cancel();
+  error_code ignored;
+  io->socket.close(ignored);
+
+  ProbeResult result = std::move(conversation.result);
+  result.success = !result.failure;
+  result.timeout_seconds = timeout_seconds;
+  result.duration_seconds = seconds_since(started);
+  result.log.push_back({std::chrono::system_clock::now(),
+                        result.success ? LogEntry::Kind::info : LogEntry::Kind::error,
+                        std::string(result.success ? "Probe succeeded" : "Probe failed") + " after " +
+                            std::to_string(result.duration_seconds) + "s"});
+  co_return result;
+}
+
+}  // namespace smtp_exporter::probes

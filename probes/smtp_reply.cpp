@@ -1,0 +1,82 @@
+#include "smtp_reply.h"
+
+#include <cstdio>
+
+namespace smtp_exporter::probes {
+namespace {
+
+ReplyParse error(std::string message) {
+  ReplyParse p;
+  p.status = ReplyParse::Status::error;
+  p.error = std::move(message);
+  return p;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+ReplyParse parse_reply(std::string_view data, const ReplyLimits& limits) {
+  ReplyParse result;
+  std::size_t pos = 0;
+  while (true) {
+    std::size_t eol = data.find('\n', pos);
+    if (eol == std::string_view::npos) {
+      if (data.size() - pos >= limits.max_line_bytes)
+        return error("reply line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+      return result;  // need_more
+    }
+    std::size_t line_bytes = eol + 1 - pos;
+    if (line_bytes > limits.max_line_bytes)
+      return error("reply line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+    if (eol + 1 > limits.max_reply_bytes)
+      return error("reply longer than " + std::to_string(limits.max_reply_bytes) + " bytes");
+    if (result.reply.lines.size() >= limits.max_lines)
+      return error("reply has more than " + std::to_string(limits.max_lines) + " lines");
+
+    std::string_view line = data.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // "NNN", "NNN text" or "NNN-text"; first digit 2-5 (RFC 5321 §4.2).
+    bool shaped = line.size() >= 3 && is_digit(line[0]) && is_digit(line[1]) && is_digit(line[2]) &&
+                  line[0] >= '2' && line[0] <= '5' && (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+    if (!shaped) return error("not an SMTP reply: \"" + printable(line, 60) + "\"");
+    for (unsigned char c : line.substr(3))
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return error("control characters in reply: \"" + printable(line, 60) + "\"");
+
+    int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (result.reply.lines.empty()) {
+      result.reply.code = code;
+    } else if (code != result.reply.code) {
+      return error("reply code changed from " + std::to_string(result.reply.code) + " to " +
+                   std::to_string(code) + " within one reply");
+    }
+    result.reply.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view{});
+    pos = eol + 1;
+    if (line.size() == 3 || line[3] == ' ') {
+      result.status = ReplyParse::Status::complete;
+      result.consumed = pos;
+      return result;
+    }
+  }
+}
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs. Idempotent; run as root.
+#   scripts/install-deps.sh          build dependencies only
+#   scripts/install-deps.sh --test   plus the real servers the tests start (Postfix, dnsmasq, Prometheus)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+build_pkgs=(cmake ninja-build g++ pkg-config
+  libboost-dev libssl-dev libc-ares-dev prometheus-cpp-dev
+  libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev)
+test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl openssl python3 ca-certificates)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=("${test_pkgs[@]}")
+  # Postfix asks a debconf question on install; we configure it ourselves in the tests.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  # policy-rc.d keeps package scripts from starting services (Postfix, Prometheus) on the host:
+  # the test harness starts its own instances on free loopback ports.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""End-to-end: smtp_exporter probing a real Postfix on 127.0.0.1.
+
+Run (as root; the exporter binary comes from --exporter or $SMTP_EXPORTER_BIN):
+    python3 tests/e2e/test_postfix.py --exporter build/smtp_exporter
+    SMTP_EXPORTER_BIN=build/smtp_exporter python3 -m unittest tests/e2e/test_postfix.py
+One test:  ... tests/e2e/test_postfix.py --exporter BIN SmtpBannerAgainstPostfix.test_closed_port
+"""
+
+import argparse
+import os
+import sys
+import unittest
+import urllib.parse
+
+# Import the harness whether run as a script or as tests.e2e.test_postfix via -m unittest.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Exporter, Postfix, free_port, parse_metrics  # noqa: E402
+
+# Extensions the exporter must report from Postfix's EHLO on the plain port.
+EXPECTED_EXTENSIONS = ("PIPELINING", "SIZE", "8BITMIME", "STARTTLS", "ENHANCEDSTATUSCODES",
+                       "SMTPUTF8", "CHUNKING")
+
+
+def select(samples, name, **labels):
+    """The (labels, value) of every sample called `name` whose labels include `labels`."""
+    return [(l, v) for n, l, v in samples
+            if n == name and all(l.get(k) == want for k, want in labels.items())]
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance "
+                     "(its master runs as root); run as root to test against Postfix")
+class SmtpBannerAgainstPostfix(unittest.TestCase):
+    """The built-in module smtp_banner (no config file) against Postfix's plain SMTP port."""
+
+    @classmethod
+    def setUpClass(cls):
+        binary = os.environ.get("SMTP_EXPORTER_BIN")
+        if not binary:
+            # Deliberately an error, not a skip: a missing binary must not look like a pass.
+            raise RuntimeError("no exporter binary: pass --exporter PATH or set SMTP_EXPORTER_BIN")
+        if not os.access(binary, os.X_OK):   # before spending seconds on Postfix
+            raise RuntimeError(f"exporter binary {binary!r} does not exist or is not executable")
+        cls.postfix = Postfix()
+        cls.postfix.start()
+        cls.addClassCleanup(cls.postfix.stop)
+        cls.exporter = Exporter(binary)
+        cls.exporter.start()
+        # Exporter.stop raises if the exporter does not exit with 0 within 2 s of SIGTERM:
+        # that is reported as an error of this class.
+        cls.addClassCleanup(cls.exporter.stop)
+        cls.target = f"127.0.0.1:{cls.postfix.smtp_port}"
+
+    def probe(self, target, module="smtp_banner", **params):
+        """GET /probe with the query properly encoded (as Prometheus does: ':' -> %3A)."""
+        query = urllib.parse.urlencode({"target": target, "module": module, **params})
+        return self.exporter.get("/probe?" + query)
+
+    def probe_ok(self, target, module="smtp_banner"):
+        """Probe, require HTTP 200 + exposition format; return the parsed samples."""
+        status, headers, body = self.probe(target, module)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+                        headers.get("Content-Type"))
+        samples = parse_metrics(body)
+        keys = [(n, tuple(sorted(l.items()))) for n, l, _ in samples]
+        self.assertEqual(len(keys), len(set(keys)), f"duplicate series:\n{body}")
+        return samples, body
+
+    def value(self, samples, name, body, **labels):
+        """The value of the single series `name{labels...}`; fail if absent or ambiguous."""
+        found = select(samples, name, **labels)
+        self.assertEqual(len(found), 1, f"expected one {name}{labels or ''}, got {found}\n{body}")
+        return found[0][1]
+
+    def test_probe_success_metrics(self):
+        samples, body = self.probe_ok(self.target)
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_banner_code", body), 220)
+        self.assertTrue(select(samples, "probe_smtp_status_code"), body)
+        self.assertEqual(self.value(samples, "probe_ip_protocol", body), 4)
+        latency = self.value(samples, "probe_smtp_banner_latency_seconds", body)
+        self.assertTrue(0 < latency < 5, latency)
+        self.assertGreater(self.value(samples, "probe_duration_seconds", body), 0)
+        self.assertGreater(self.value(samples, "probe_timeout_seconds", body), 0)
+        phases = {l.get("phase") for l, _ in select(samples, "probe_smtp_duration_seconds")}
+        self.assertLessEqual({"connect", "banner", "ehlo", "quit"}, phases, body)
+
+    def test_ehlo_extensions_and_size(self):
+        samples, body = self.probe_ok(self.target)
+        for extension in EXPECTED_EXTENSIONS:
+            with self.subTest(extension=extension):
+                self.assertEqual(self.value(samples, "probe_smtp_ehlo_extension_info", body,
+                                            extension=extension), 1)
+        self.assertEqual(self.value(samples, "probe_smtp_size_limit_bytes", body), Postfix.size_limit)
+
+    def test_no_failure_info_on_success(self):
+        samples, body = self.probe_ok(self.target)
+        self.assertEqual(select(samples, "probe_smtp_failure_info"), [], body)
+
+    def test_unencoded_target_is_accepted(self):
+        # A hand-written URL keeps ':' literal (valid in a query): must work as well.
+        status, _, body = self.exporter.get(f"/probe?target={self.target}&module=smtp_banner")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(select(parse_metrics(body), "probe_success"), [({}, 1.0)], body)
+
+    def test_closed_port(self):
+        # A port nobody listens on: the failure is in the metrics, the scrape itself succeeds.
+        samples, body = self.probe_ok(f"127.0.0.1:{free_port()}")
+        self.assertEqual(self.value(samples, "probe_success", body), 0)
+        self.assertEqual(self.value(samples, "probe_smtp_failure_info", body,
+                                    stage="connect", reason="refused"), 1)
+
+    def assertOneLineError(self, status, body):
+        self.assertEqual(status, 400, body)
+        self.assertTrue(body.strip(), "empty error body")
+        self.assertNotIn("\n", body.rstrip("\n"), f"error body is not one line: {body!r}")
+
+    def test_unknown_module_is_400(self):
+        status, _, body = self.probe(self.target, module="nope")
+        self.assertOneLineError(status, body)
+
+    def test_missing_target_is_400(self):
+        status, _, body = self.exporter.get("/probe")
+        self.assertOneLineError(status, body)
+
+    def test_debug_output(self):
+        status, _, body = self.probe(self.target, debug="true")
+        self.assertEqual(status, 200, body)
+        self.assertIn("EHLO", body)        # a line we sent
+        self.assertIn("220", body)         # the greeting we received
+        self.assertIn("probe_success", body)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--exporter", help="path of the smtp_exporter binary")
+    args, rest = parser.parse_known_args()
+    if args.exporter:
+        os.environ["SMTP_EXPORTER_BIN"] = os.path.abspath(args.exporter)
+    unittest.main(argv=[sys.argv[0], *rest])
