@@ -32,6 +32,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
   std::size_t next_unit = 0;  // units must appear in decreasing order
   while (!text.empty()) {
     std::int64_t value = 0;
+    if (text.front() < '0' || text.front() > '9') return std::nullopt;  // from_chars takes a '-'
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end == text.data()) return std::nullopt;
     text.remove_prefix(static_cast<std::size_t>(end - text.data()));

@@ -62,7 +62,7 @@ std::shared_ptr<const config::Config> App::config() const {
   return state_->config;
 }
 
-boost::asio::awaitable<HttpResponse> App::handle(HttpRequest request) {
+boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   HttpResponse response;
   std::string handler = request.path;
   if (request.method != "GET" && request.method != "HEAD") {
@@ -132,7 +132,7 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   probes::ProbeResult result;
   {
     InFlight guard(metrics.in_flight());
-    result = co_await probes::run_probe(std::move(probe_request));
+    result = co_await probes::run_probe(probe_request);
   }
   std::string body = render_metrics(result);
   std::string debug_text = render_debug(result, body, module_name, module->second);

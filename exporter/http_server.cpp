@@ -47,8 +47,11 @@ HttpRequest to_request(const http::request<http::string_body>& req) {
   return out;
 }
 
+// Coroutine parameters are references, and co_await'ed calls take only named
+// variables: GCC 12 destroys temporaries in a co_await expression twice
+// (GCC PR 100611).
 asio::awaitable<void> write_response(beast::tcp_stream& stream, unsigned version, bool keep_alive,
-                                     bool head, HttpResponse response, error_code& ec) {
+                                     bool head, HttpResponse& response, error_code& ec) {
   http::response<http::string_body> res{static_cast<http::status>(response.status), version};
   res.set(http::field::server, "smtp_exporter/" + std::string(kVersion));
   res.set(http::field::content_type, response.content_type);
@@ -73,14 +76,16 @@ asio::awaitable<void> session(beast::tcp_stream stream, App& app) {
         ec == asio::error::operation_aborted)
       break;
     if (ec) {  // malformed HTTP: answer once, then hang up
-      co_await write_response(stream, 11, false, false, {400, "text/plain; charset=utf-8", "bad request: " + ec.message() + "\n"}, ec);
+      HttpResponse bad{400, "text/plain; charset=utf-8", "bad request: " + ec.message() + "\n"};
+      co_await write_response(stream, 11, false, false, bad, ec);
       break;
     }
     auto& req = parser.get();
     stream.expires_never();  // a probe bounds itself by its own deadline
-    HttpResponse response = co_await app.handle(to_request(req));
-    co_await write_response(stream, req.version(), req.keep_alive(), req.method() == http::verb::head,
-                            std::move(response), ec);
+    HttpRequest request = to_request(req);
+    HttpResponse response = co_await app.handle(request);
+    co_await write_response(stream, req.version(), req.keep_alive(), req.method() == http::verb::head, response,
+                            ec);
     if (ec || !req.keep_alive()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -92,9 +97,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app) {
     error_code ec;
     // Each connection gets its own strand: with several threads, a session
     // and its probe's timers never run concurrently.
-    tcp::socket socket = co_await acceptor.async_accept(
-        asio::any_io_executor(asio::make_strand(acceptor.get_executor())),
-        asio::redirect_error(asio::use_awaitable, ec));
+    asio::any_io_executor strand = asio::make_strand(acceptor.get_executor());
+    tcp::socket socket = co_await acceptor.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
     if (ec) {  // e.g. out of file descriptors: log and retry shortly instead of spinning
       log::warn("accept failed", {{"err", ec.message()}});

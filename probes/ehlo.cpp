@@ -49,7 +49,7 @@ EhloInfo parse_ehlo(const Reply& reply) {
       continue;
     }
     if (keyword == "AUTH") add_mechanisms(info, params);  // "AUTH=LOGIN" is the pre-RFC 4954 form
-    if (keyword == "SIZE") {
+    if (keyword == "SIZE" && !info.size_limit) {  // the first SIZE line wins, as in `extensions`
       std::uint64_t limit = 0;
       auto [end, ec] = std::from_chars(params.data(), params.data() + params.size(), limit);
       info.size_limit = (ec == std::errc() && end == params.data() + params.size()) ? limit : 0;

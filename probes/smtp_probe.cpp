@@ -1,6 +1,10 @@
 // The SMTP conversation of one probe: resolve → connect → greeting → EHLO
 // (HELO fallback) → QUIT. One coroutine per probe on the caller's executor;
 // a single deadline timer closes the socket, which ends any pending step.
+//
+// GCC 12 destroys class-type temporaries inside a co_await expression twice
+// (GCC PR 100611): every argument of a co_await'ed call here is a named
+// variable or a trivially destructible value.
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
 #include <array>
@@ -117,7 +121,8 @@ class Conversation {
       timed(Stage::resolve, started);  // an address literal needs no lookup
     } else {
       note(LogEntry::Kind::info, "Resolving " + request_.host);
-      auto results = co_await io_->resolver.async_resolve(request_.host, std::to_string(request_.port),
+      std::string service = std::to_string(request_.port);
+      auto results = co_await io_->resolver.async_resolve(request_.host, service,
                                                           asio::redirect_error(asio::use_awaitable, ec));
       timed(Stage::resolve, started);
       if (ec) co_return fail(Stage::resolve, classify(ec), "resolving " + request_.host + ": " + describe(ec));
@@ -176,14 +181,15 @@ class Conversation {
   asio::awaitable<bool> ehlo() {
     auto started = Clock::now();
     const std::string& name = request_.module.ehlo_name.empty() ? kFallbackName : request_.module.ehlo_name;
-    if (!co_await send(Stage::ehlo, "EHLO " + name, true)) co_return false;
+    std::string ehlo = "EHLO " + name, helo = "HELO " + name;
+    if (!co_await send(Stage::ehlo, ehlo, true)) co_return false;
     std::string_view command = "EHLO";
     auto reply = co_await read_reply(Stage::ehlo, true);
     if (reply && reply->code / 100 == 5) {
       // RFC 5321 §3.2: a server that rejects EHLO may still speak plain SMTP.
       note(LogEntry::Kind::info, "EHLO rejected with " + std::to_string(reply->code) + ", trying HELO");
       command = "HELO";
-      if (!co_await send(Stage::ehlo, "HELO " + name, true)) co_return false;
+      if (!co_await send(Stage::ehlo, helo, true)) co_return false;
       reply = co_await read_reply(Stage::ehlo, true);
     }
     timed(Stage::ehlo, started);
@@ -213,9 +219,9 @@ class Conversation {
     timed(Stage::quit, started);
   }
 
-  asio::awaitable<bool> send(Stage stage, std::string line, bool required) {
-    note(LogEntry::Kind::sent, line);
-    line += "\r\n";
+  asio::awaitable<bool> send(Stage stage, std::string_view command, bool required) {
+    note(LogEntry::Kind::sent, std::string(command));
+    std::string line = std::string(command) + "\r\n";
     error_code ec;
     co_await asio::async_write(io_->socket, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) co_return true;
@@ -276,12 +282,12 @@ class Conversation {
 
 }  // namespace
 
-asio::awaitable<ProbeResult> run_probe(ProbeRequest request) {
+asio::awaitable<ProbeResult> run_probe(const ProbeRequest& request) {
   auto started = Clock::now();
   auto io = std::make_shared<Io>(co_await asio::this_coro::executor);
   io->arm(request.timeout, io);
   double timeout_seconds = std::chrono::duration<double>(request.timeout).count();
-  Conversation conversation(std::move(request), io);
+  Conversation conversation(request, io);
   co_await conversation.run();
   io->deadline.cancel();
   error_code ignored;

@@ -38,7 +38,8 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
+  // `request` must outlive the returned awaitable (co_await it at once).
+  boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
 
   // Replaces the configuration for the probes that start from now on.
   void set_config(config::Config config);

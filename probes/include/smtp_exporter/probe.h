@@ -22,6 +22,7 @@ struct ProbeRequest {
 };
 
 // Never throws for network trouble: every failure is in the result.
-boost::asio::awaitable<ProbeResult> run_probe(ProbeRequest request);
+// `request` must outlive the returned awaitable (co_await it at once).
+boost::asio::awaitable<ProbeResult> run_probe(const ProbeRequest& request);
 
 }  // namespace smtp_exporter::probes

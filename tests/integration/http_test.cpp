@@ -1,0 +1,247 @@
+// The exporter's HTTP interface, in process: routes, 400s, the scrape
+// deadline header, debug output, history and self metrics.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <thread>
+
+#include "fake_smtp_server.h"
+#include "probe_helpers.h"
+#include "smtp_exporter/app.h"
+#include "smtp_exporter/http_server.h"
+
+namespace smtp_exporter::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct Response {
+  int status = 0;
+  std::string headers;  // raw header block
+  std::string body;
+};
+
+// The exporter on 127.0.0.1:<free port>, served by a background thread.
+class Exporter {
+ public:
+  Exporter() : app_(config_with_test_module(), {0.5, "smtp_banner"}), server_(io_, app_) {
+    server_.listen("127.0.0.1:0");
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Exporter() {
+    server_.stop();
+    io_.stop();
+    thread_.join();
+  }
+
+  // One HTTP/1.1 request with Connection: close; `raw` replaces the whole request.
+  Response request(const std::string& target, const std::string& extra_headers = "", const std::string& raw = "",
+                   const std::string& method = "GET") {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server_.ports().at(0)});
+    std::string req = raw.empty() ? method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" +
+                                        extra_headers + "\r\n"
+                                  : raw;
+    asio::write(socket, asio::buffer(req));
+    std::string data;
+    boost::system::error_code ec;
+    asio::read(socket, asio::dynamic_buffer(data), ec);
+    Response r;
+    auto split = data.find("\r\n\r\n");
+    r.headers = data.substr(0, split);
+    r.body = split == std::string::npos ? "" : data.substr(split + 4);
+    if (data.size() > 12) r.status = std::stoi(data.substr(9, 3));
+    return r;
+  }
+
+ private:
+  static config::Config config_with_test_module() {
+    config::Config c = config::default_config();
+    c.modules["smtp_banner"] = test_module();
+    c.modules["smtp_banner"].port = 1;  // tests always give a port
+    return c;
+  }
+
+  asio::io_context io_;
+  exporter::App app_;
+  exporter::HttpServer server_;
+  std::thread thread_;
+};
+
+std::string probe_path(std::uint16_t port, const std::string& extra = "") {
+  return "/probe?target=127.0.0.1%3A" + std::to_string(port) + "&module=smtp_banner" + extra;
+}
+
+TEST(Http, Liveness) {
+  Exporter e;
+  auto r = e.request("/-/healthy");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "OK\n");
+}
+
+TEST(Http, ProbeReturnsExpositionText) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  auto r = e.request(probe_path(smtp.port()));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.headers, HasSubstr("Content-Type: text/plain; version=0.0.4"));
+  EXPECT_THAT(r.body, HasSubstr("\nprobe_success 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("\nprobe_smtp_banner_code 220\n"));
+  EXPECT_THAT(r.body, HasSubstr("probe_smtp_ehlo_extension_info{extension=\"PIPELINING\"} 1"));
+  EXPECT_THAT(r.body, HasSubstr("\nprobe_timeout_seconds 10\n"));
+  EXPECT_THAT(r.body, Not(HasSubstr("probe_smtp_failure_info")));
+}
+
+struct BadRequest {
+  const char* name;
+  std::string target;
+  std::string headers;
+  std::string reason;
+};
+
+class HttpBadRequests : public ::testing::TestWithParam<BadRequest> {};
+
+TEST_P(HttpBadRequests, AnswerFourHundredWithOneLine) {
+  Exporter e;
+  auto r = e.request(GetParam().target, GetParam().headers);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, GetParam().reason + "\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Http, HttpBadRequests,
+    ::testing::Values(
+        BadRequest{"missing_target", "/probe?module=smtp_banner", "", "target parameter is missing"},
+        BadRequest{"empty_target", "/probe?target=&module=smtp_banner", "", "target parameter is missing"},
+        BadRequest{"unknown_module", "/probe?target=a.test&module=nope", "", "unknown module \"nope\""},
+        BadRequest{"module_with_newline", "/probe?target=a.test&module=x%0Ay", "", "unknown module \"x\\ny\""},
+        BadRequest{"bad_percent_encoding", "/probe?target=a%zz", "", "malformed percent-encoding in the query string"},
+        BadRequest{"crlf_injection", "/probe?target=a.test%0D%0AQUIT", "",
+                   "invalid target: target contains a space, a control character or a non-ASCII byte"},
+        BadRequest{"bad_port", "/probe?target=a.test%3A99999", "",
+                   "invalid target: port \"99999\" is not a number from 1 to 65535"},
+        BadRequest{"bad_timeout_header", "/probe?target=a.test", "X-Prometheus-Scrape-Timeout-Seconds: soon\r\n",
+                   "invalid X-Prometheus-Scrape-Timeout-Seconds header: not a positive number of seconds"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Http, ScrapeTimeoutHeaderBoundsTheProbe) {
+  FakeSmtpServer smtp({stall()});
+  Exporter e;
+  auto started = std::chrono::steady_clock::now();
+  // Module timeout 5s; scrape timeout 1s minus the 0.5s offset wins.
+  auto r = e.request(probe_path(smtp.port()), "X-Prometheus-Scrape-Timeout-Seconds: 1\r\n");
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("\nprobe_timeout_seconds 0.5\n"));
+  EXPECT_THAT(r.body, HasSubstr("probe_smtp_failure_info{reason=\"timeout\",stage=\"banner\"} 1"));
+  EXPECT_LT(elapsed, 1s) << "the answer must reach Prometheus before its scrape timeout";
+  EXPECT_GE(elapsed, 450ms);
+}
+
+TEST(Http, DebugShowsTheConversationThenTheMetrics) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  auto r = e.request(probe_path(smtp.port(), "&debug=true"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, StartsWith("Logs for the probe:\n"));
+  EXPECT_THAT(r.body, HasSubstr("msg=\"> EHLO probe.test\""));
+  EXPECT_THAT(r.body, HasSubstr("msg=\"< 220 fake.test ESMTP\""));
+  EXPECT_THAT(r.body, HasSubstr("Metrics that would have been returned:\n"));
+  EXPECT_THAT(r.body, HasSubstr("\nprobe_success 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("[modules.smtp_banner]"));
+}
+
+TEST(Http, RecentProbesAreListedWithTheirLogs) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  e.request(probe_path(smtp.port()));
+  auto landing = e.request("/");
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_THAT(landing.headers, HasSubstr("Content-Type: text/html"));
+  EXPECT_THAT(landing.body, HasSubstr("127.0.0.1:" + std::to_string(smtp.port())));
+  EXPECT_THAT(landing.body, HasSubstr("<a href=\"/logs?id=0\">Logs</a>"));
+  EXPECT_THAT(landing.body, HasSubstr("<td>submission</td><td>587</td>"));
+  auto logs = e.request("/logs?id=0");
+  EXPECT_EQ(logs.status, 200);
+  EXPECT_THAT(logs.body, HasSubstr("> QUIT"));
+  EXPECT_EQ(e.request("/logs?id=42").status, 404);
+  EXPECT_EQ(e.request("/logs?id=x").status, 400);
+}
+
+TEST(Http, HistoryKeepsTheLastHundredProbes) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  for (int i = 0; i < 101; ++i) e.request(probe_path(smtp.port()));
+  EXPECT_EQ(e.request("/logs?id=0").status, 404);
+  EXPECT_EQ(e.request("/logs?id=1").status, 200);
+  EXPECT_EQ(e.request("/logs?id=100").status, 200);
+}
+
+TEST(Http, SelfMetricsCountProbes) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  e.request(probe_path(smtp.port()));
+  e.request(probe_path(1));  // refused
+  auto r = e.request("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("smtp_exporter_probes_total{module=\"smtp_banner\",result=\"success\"} 1"));
+  EXPECT_THAT(r.body, HasSubstr("smtp_exporter_probes_total{module=\"smtp_banner\",result=\"failure\"} 1"));
+  EXPECT_THAT(r.body, HasSubstr("smtp_exporter_probes_in_flight 0"));
+  EXPECT_THAT(r.body, HasSubstr("smtp_exporter_build_info{"));
+  EXPECT_THAT(r.body, HasSubstr("smtp_exporter_config_last_reload_successful 1"));
+  EXPECT_THAT(r.body, HasSubstr("process_resident_memory_bytes "));
+  EXPECT_THAT(r.body, HasSubstr("process_open_fds "));
+}
+
+TEST(Http, ConcurrentProbesDoNotWaitForEachOther) {
+  FakeSmtpServer smtp([] {
+    Script s = polite_server();
+    s.insert(s.begin(), delay(400ms));
+    return s;
+  }());
+  Exporter e;
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::future<Response>> pending;
+  for (int i = 0; i < 20; ++i)
+    pending.push_back(std::async(std::launch::async, [&] { return e.request(probe_path(smtp.port())); }));
+  for (auto& p : pending) EXPECT_THAT(p.get().body, HasSubstr("\nprobe_success 1\n"));
+  // Serialized, 20 probes would take 8 s; one event loop runs them together.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST(Http, OtherRoutesAndMethods) {
+  Exporter e;
+  EXPECT_EQ(e.request("/nope").status, 404);
+  EXPECT_EQ(e.request("/probe", "", "", "POST").status, 405);
+  auto config = e.request("/config");
+  EXPECT_EQ(config.status, 200);
+  EXPECT_THAT(config.body, HasSubstr("[modules.smtps]\nport = 465"));
+  auto head = e.request("/-/healthy", "", "", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_THAT(head.headers, HasSubstr("Content-Length: 3"));
+}
+
+TEST(Http, MalformedRequestGetsFourHundred) {
+  Exporter e;
+  auto r = e.request("", "", "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+}
+
+}  // namespace
+}  // namespace smtp_exporter::testing
