@@ -6,13 +6,17 @@ namespace smtp_exporter::config {
 Config default_config() {
   Config config;
   config.source = "<built-in defaults>";
-  Module banner;  // MX-style port 25: greeting + EHLO
+  Module banner;  // MX-style port 25: greeting + EHLO, no TLS
   config.modules.emplace("smtp_banner", banner);
-  Module submission = banner;  // mail submission (RFC 6409)
+  Module starttls = banner;  // port 25 with STARTTLS required and the certificate checked
+  starttls.tls = TlsMode::starttls;
+  config.modules.emplace("smtp_starttls", starttls);
+  Module submission = starttls;  // mail submission (RFC 6409) with STARTTLS
   submission.port = 587;
   config.modules.emplace("submission", submission);
-  Module smtps = banner;  // implicit TLS submission (RFC 8314); TLS handshake comes with TLS support
+  Module smtps = banner;  // implicit TLS submission (RFC 8314)
   smtps.port = 465;
+  smtps.tls = TlsMode::implicit;
   config.modules.emplace("smtps", smtps);
   return config;
 }

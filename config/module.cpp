@@ -1,4 +1,6 @@
 // One [modules.NAME] table: its keys, their checks, and its TOML rendering.
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "module_reader.h"
@@ -31,7 +33,41 @@ Enum parse_enum(TableReader& reader, std::string_view key, const std::string& va
   reader.fail(key, "invalid value \"" + value + "\" (expected one of: " + allowed + ")");
 }
 
-constexpr std::pair<std::string_view, TlsMode> kTlsModes[] = {{"none", TlsMode::none}};
+constexpr std::pair<std::string_view, TlsMode> kTlsModes[] = {{"none", TlsMode::none},
+                                                               {"starttls", TlsMode::starttls},
+                                                               {"implicit", TlsMode::implicit},
+                                                               {"opportunistic", TlsMode::opportunistic}};
+constexpr std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
+    {"TLS10", TlsVersion::tls10}, {"TLS11", TlsVersion::tls11}, {"TLS12", TlsVersion::tls12}, {"TLS13", TlsVersion::tls13}};
+
+// A path that must name a readable file; checked at load time so a typo is
+// reported with its line instead of failing every probe.
+std::string readable_file(TableReader& reader, std::string_view key) {
+  auto path = reader.string(key);
+  if (!path) return {};
+  if (path->empty()) reader.fail(key, "must not be empty");
+  if (!std::ifstream(*path)) reader.fail(key, "cannot read \"" + *path + "\": " + std::strerror(errno));
+  return *path;
+}
+
+TlsConfig read_tls_config(const toml::table& table, const std::string& path, const std::string& file) {
+  TableReader reader(table, path, file);
+  TlsConfig tls;
+  if (auto name = reader.string("server_name")) tls.server_name = *name;
+  tls.ca_file = readable_file(reader, "ca_file");
+  tls.cert_file = readable_file(reader, "cert_file");
+  tls.key_file = readable_file(reader, "key_file");
+  if (tls.cert_file.empty() != tls.key_file.empty())
+    reader.fail(tls.cert_file.empty() ? "key_file" : "cert_file", "cert_file and key_file must be given together");
+  if (auto skip = reader.boolean("insecure_skip_verify")) tls.insecure_skip_verify = *skip;
+  if (auto v = reader.string("min_version")) tls.min_version = parse_enum(reader, "min_version", *v, kTlsVersions);
+  if (auto v = reader.string("max_version")) tls.max_version = parse_enum(reader, "max_version", *v, kTlsVersions);
+  if (tls.min_version && tls.max_version && *tls.min_version > *tls.max_version)
+    reader.fail("max_version", "must not be lower than min_version");
+  if (auto ciphers = reader.string("ciphers")) tls.ciphers = *ciphers;
+  reader.finish();
+  return tls;
+}
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
                                                                      {"ip6", IpProtocol::ip6}};
 
@@ -40,6 +76,12 @@ constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpPr
 std::string_view to_string(TlsMode mode) {
   for (const auto& [name, m] : kTlsModes)
     if (m == mode) return name;
+  return "unknown";
+}
+
+std::string_view to_string(TlsVersion version) {
+  for (const auto& [name, v] : kTlsVersions)
+    if (v == version) return name;
   return "unknown";
 }
 
@@ -57,6 +99,8 @@ Module read_module(const toml::table& table, const std::string& path, const std:
     m.port = static_cast<std::uint16_t>(*port);
   }
   if (auto tls = reader.string("tls")) m.tls = parse_enum(reader, "tls", *tls, kTlsModes);
+  if (const toml::table* tls_config = reader.table("tls_config"))
+    m.tls_config = read_tls_config(*tls_config, reader.qualified("tls_config"), file);
   if (auto timeout = reader.string("timeout")) {
     auto d = parse_duration(*timeout);
     if (!d) reader.fail("timeout", "invalid duration \"" + *timeout + "\" (use e.g. \"500ms\", \"10s\", \"1m\")");
@@ -85,16 +129,30 @@ std::string to_toml(const Config& config) {
   return out;
 }
 
+// Built with toml++ so that strings are escaped correctly; unset optional
+// values are omitted (an empty path is not a valid value).
 std::string to_toml(const std::string& name, const Module& m) {
+  toml::table module{{"port", m.port},
+                     {"tls", std::string(to_string(m.tls))},
+                     {"timeout", format_duration(m.timeout)},
+                     {"expect_banner_code", m.expect_banner_code},
+                     {"ip_protocol", std::string(to_string(m.ip_protocol))},
+                     {"ip_protocol_fallback", m.ip_protocol_fallback}};
+  if (!m.ehlo_name.empty()) module.insert("ehlo_name", m.ehlo_name);
+  const TlsConfig& t = m.tls_config;
+  toml::table tls{{"insecure_skip_verify", t.insecure_skip_verify}};
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"server_name", t.server_name},
+                                   {"ca_file", t.ca_file},
+                                   {"cert_file", t.cert_file},
+                                   {"key_file", t.key_file},
+                                   {"ciphers", t.ciphers}})
+    if (!value.empty()) tls.insert(key, value);
+  if (t.min_version) tls.insert("min_version", std::string(to_string(*t.min_version)));
+  if (t.max_version) tls.insert("max_version", std::string(to_string(*t.max_version)));
+  module.insert("tls_config", std::move(tls));
+  toml::table root{{"modules", toml::table{{name, std::move(module)}}}};
   std::ostringstream out;
-  out << "[modules." << name << "]\n"
-        << "port = " << m.port << "\n"
-        << "tls = \"" << to_string(m.tls) << "\"\n"
-        << "timeout = \"" << format_duration(m.timeout) << "\"\n"
-        << "ehlo_name = \"" << m.ehlo_name << "\"\n"
-        << "expect_banner_code = " << m.expect_banner_code << "\n"
-        << "ip_protocol = \"" << to_string(m.ip_protocol) << "\"\n"
-        << "ip_protocol_fallback = " << (m.ip_protocol_fallback ? "true" : "false") << "\n";
+  out << root << "\n";
   return out.str();
 }
 

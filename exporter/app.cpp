@@ -12,6 +12,7 @@
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
 #include "smtp_exporter/render.h"
+#include "smtp_exporter/tls_context.h"
 #include "text.h"
 
 namespace smtp_exporter::exporter {
@@ -32,10 +33,17 @@ struct InFlight {
 
 }  // namespace
 
+// A configuration with what is built from it once: the TLS client contexts.
+struct Runtime {
+  config::Config config;
+  std::map<std::string, std::shared_ptr<probes::TlsContext>> tls;
+};
+
 struct App::State {
   AppOptions options;
   mutable std::mutex config_mutex;
-  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const Runtime> runtime;
+  std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
   History history;
 
@@ -51,9 +59,20 @@ App::App(config::Config config, AppOptions options) : state_(std::make_unique<St
 App::~App() = default;
 
 void App::set_config(config::Config config) {
-  auto shared = std::make_shared<const config::Config>(std::move(config));
+  auto runtime = std::make_shared<Runtime>();
+  for (const auto& [name, module] : config.modules) {
+    if (module.tls == config::TlsMode::none) continue;
+    try {
+      runtime->tls.emplace(name, probes::make_tls_context(module.tls_config));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(config.source + ": modules." + name + ".tls_config: " + e.what());
+    }
+  }
+  runtime->config = std::move(config);
+  std::shared_ptr<const config::Config> view(runtime, &runtime->config);
   std::lock_guard lock(state_->config_mutex);
-  state_->config = std::move(shared);
+  state_->runtime = std::move(runtime);
+  state_->config = std::move(view);
   state_->metrics.config_loaded(true);
 }
 
@@ -105,10 +124,11 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   std::string error;
   auto params = parse_query(request.query, error);
   if (!params) co_return text(400, error);
-  auto cfg = [this] {
+  auto current = [this] {
     std::lock_guard lock(config_mutex);
-    return config;
+    return runtime;
   }();
+  const config::Config* cfg = &current->config;
 
   auto target_param = params->find("target");
   if (target_param == params->end() || target_param->second.empty())
@@ -124,11 +144,18 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   auto timeout = probe_timeout(module->second.timeout, header == request.headers.end() ? nullptr : &header->second,
                                options.timeout_offset_seconds, error);
   if (!timeout) co_return text(400, error);
+  std::string server_name;
+  if (auto hostname = params->find("hostname"); hostname != params->end()) {
+    auto name = parse_target(hostname->second, error);
+    if (!name || name->port) co_return text(400, "invalid hostname: " + (name ? std::string("must not have a port") : error));
+    server_name = name->host;
+  }
   auto debug = params->find("debug");
   bool want_debug = debug != params->end() && (debug->second == "true" || debug->second == "1");
 
+  auto tls = current->tls.find(module_name);
   probes::ProbeRequest probe_request{target->host, target->port.value_or(module->second.port), module->second,
-                                     *timeout};
+                                     *timeout, tls == current->tls.end() ? nullptr : tls->second, server_name};
   probes::ProbeResult result;
   {
     InFlight guard(metrics.in_flight());

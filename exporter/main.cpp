@@ -36,15 +36,24 @@ int run(const exporter::Options& options) {
     std::cerr << "smtp_exporter: " << e.what() << "\n";
     return 1;
   }
-  if (options.config_check) {
-    std::cout << config.source << ": OK, " << config.modules.size() << " module(s)\n";
-    return 0;
-  }
   fill_ehlo_names(config);
   log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", config.source}});
 
+  std::unique_ptr<exporter::App> app_holder;
+  try {
+    app_holder = std::make_unique<exporter::App>(std::move(config),
+                                                 exporter::AppOptions{options.timeout_offset_seconds, "smtp_banner"});
+  } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
+    log::error("invalid configuration", {{"err", e.what()}});
+    std::cerr << "smtp_exporter: " << e.what() << "\n";
+    return 1;
+  }
+  exporter::App& app = *app_holder;
+  if (options.config_check) {  // after the TLS contexts were built: they are part of the check
+    std::cout << app.config()->source << ": OK, " << app.config()->modules.size() << " module(s)\n";
+    return 0;
+  }
   boost::asio::io_context io(static_cast<int>(options.threads));
-  exporter::App app(std::move(config), {options.timeout_offset_seconds, "smtp_banner"});
   exporter::HttpServer server(io, app);
   try {
     for (const auto& address : options.listen_addresses) server.listen(address);

@@ -28,6 +28,50 @@ class Metrics {
   prometheus::Registry registry_;
 };
 
+// Names and meanings shared with blackbox_exporter where they exist
+// (probe_ssl_*, probe_tls_*), so existing certificate alerts keep working.
+void render_tls(Metrics& m, const probes::ProbeResult& r) {
+  m.set("probe_smtp_tls_established", "Whether the SMTP session ran over TLS (STARTTLS or implicit).",
+        r.tls_established ? 1 : 0);
+  if (r.starttls_offered)
+    m.set("probe_smtp_starttls_offered", "Whether the server advertised STARTTLS before TLS.",
+          *r.starttls_offered ? 1 : 0);
+  if (r.auth_before_tls)
+    m.set("probe_smtp_auth_before_tls", "Whether AUTH was advertised on the unencrypted connection.",
+          *r.auth_before_tls ? 1 : 0);
+  if (!r.tls) return;
+  const probes::TlsInfo& tls = *r.tls;
+  m.family("probe_tls_version_info", "The TLS version used.").Add({{"version", tls.version}}).Set(1);
+  m.family("probe_tls_cipher_info", "The TLS cipher negotiated.").Add({{"cipher", tls.cipher}}).Set(1);
+  m.set("probe_smtp_tls_verified", "Whether the certificate chain and name verified.", tls.verified ? 1 : 0);
+  if (!tls.verified) {
+    auto& why = m.family("probe_smtp_tls_verify_info", "Why the certificate did not verify; absent when it did.");
+    for (const auto& reason : tls.verify_errors) why.Add({{"reason", reason}}).Set(1);
+  }
+  if (tls.presented_chain.empty()) return;
+  auto earliest = [](const std::vector<probes::Certificate>& chain) {
+    std::int64_t t = chain.front().not_after;
+    for (const auto& c : chain) t = std::min(t, c.not_after);
+    return static_cast<double>(t);
+  };
+  m.set("probe_ssl_earliest_cert_expiry", "Earliest notAfter of the presented certificate chain, Unix seconds.",
+        earliest(tls.presented_chain));
+  const auto& last_chain = tls.verified_chain.empty() ? tls.presented_chain : tls.verified_chain;
+  m.set("probe_ssl_last_chain_expiry_timestamp_seconds",
+        "Earliest notAfter of the verified chain (the presented one when unverified), Unix seconds.",
+        earliest(last_chain));
+  const probes::Certificate& leaf = tls.presented_chain.front();
+  m.family("probe_ssl_last_chain_info", "The leaf certificate presented by the server.")
+      .Add({{"subject", leaf.subject},
+            {"issuer", leaf.issuer},
+            {"serialnumber", leaf.serial},
+            {"fingerprint_sha256", leaf.fingerprint_sha256}})
+      .Set(1);
+  if (tls.leaf_days_to_expiry)
+    m.set("probe_smtp_tls_days_to_expiry", "Days until the leaf certificate expires; negative once expired.",
+          *tls.leaf_days_to_expiry);
+}
+
 }  // namespace
 
 std::string render_metrics(const probes::ProbeResult& r) {
@@ -65,6 +109,8 @@ std::string render_metrics(const probes::ProbeResult& r) {
   if (r.seconds_in(Stage::ehlo) && !r.failure)
     m.set("probe_smtp_helo_fallback", "Whether EHLO was rejected and the probe fell back to HELO.",
           r.helo_fallback ? 1 : 0);
+
+  render_tls(m, r);
 
   if (r.failure)
     m.family("probe_smtp_failure_info", "The stage and reason of a failed probe; absent on success.")

@@ -6,8 +6,10 @@ std::string_view to_string(Stage stage) {
   switch (stage) {
     case Stage::resolve: return "resolve";
     case Stage::connect: return "connect";
+    case Stage::tls: return "tls";
     case Stage::banner: return "banner";
     case Stage::ehlo: return "ehlo";
+    case Stage::starttls: return "starttls";
     case Stage::quit: return "quit";
   }
   return "unknown";
@@ -23,6 +25,9 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::closed: return "closed";
     case FailureReason::protocol_error: return "protocol_error";
     case FailureReason::unexpected_code: return "unexpected_code";
+    case FailureReason::not_offered: return "not_offered";
+    case FailureReason::tls_error: return "tls_error";
+    case FailureReason::certificate_error: return "certificate_error";
   }
   return "unknown";
 }

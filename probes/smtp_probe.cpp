@@ -7,10 +7,13 @@
 // variable or a trivially destructible value.
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +23,7 @@
 #include "ehlo.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
+#include "tls.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -67,8 +71,25 @@ class Conversation {
     tcp::endpoint endpoint;
     if (!co_await resolve(endpoint)) co_return;
     if (!co_await connect(endpoint)) co_return;
+    const config::TlsMode mode = request_.module.tls;
+    if (mode == config::TlsMode::implicit) {
+      if (!co_await handshake(Stage::tls)) co_return;
+      connected_at_ = Clock::now();  // the greeting is awaited once the TLS channel is up
+    }
     if (!co_await greeting()) co_return;
     if (!co_await ehlo()) co_return;
+    if (mode == config::TlsMode::starttls || mode == config::TlsMode::opportunistic) {
+      if (*result.starttls_offered) {
+        if (!co_await starttls()) co_return;
+        if (!co_await ehlo()) co_return;  // RFC 3207 §4.2: forget what was learned before TLS
+      } else if (mode == config::TlsMode::starttls) {
+        fail(Stage::starttls, FailureReason::not_offered, "the server does not advertise STARTTLS");
+        co_await quit();
+        co_return;
+      } else {
+        note(LogEntry::Kind::info, "STARTTLS not offered; continuing without TLS (opportunistic)");
+      }
+    }
     co_await quit();
   }
 
@@ -87,7 +108,7 @@ class Conversation {
     namespace err = asio::error;
     if (io_->expired) return FailureReason::timeout;
     if (ec == err::eof || ec == err::connection_reset || ec == err::broken_pipe ||
-        ec == err::connection_aborted)
+        ec == err::connection_aborted || ec == asio::ssl::error::stream_truncated)
       return FailureReason::closed;
     if (ec == err::connection_refused) return FailureReason::refused;
     if (ec == err::network_unreachable || ec == err::host_unreachable) return FailureReason::unreachable;
@@ -107,8 +128,15 @@ class Conversation {
     result.log.push_back({std::chrono::system_clock::now(), kind, std::move(text)});
   }
 
+  // A stage that runs twice (EHLO before and after STARTTLS) adds up.
   void timed(Stage stage, Clock::time_point started) {
-    result.stage_seconds.emplace_back(stage, seconds_since(started));
+    double seconds = seconds_since(started);
+    for (auto& [s, total] : result.stage_seconds)
+      if (s == stage) {
+        total += seconds;
+        return;
+      }
+    result.stage_seconds.emplace_back(stage, seconds);
   }
 
   asio::awaitable<bool> resolve(tcp::endpoint& chosen) {
@@ -199,6 +227,9 @@ class Conversation {
                      std::string(command) + " answered " + std::to_string(reply->code) + ": " +
                          printable(reply->lines.front()));
     result.helo_fallback = command == "HELO";
+    result.extensions.clear();
+    result.auth_mechanisms.clear();
+    result.size_limit.reset();
     if (!result.helo_fallback) {
       EhloInfo info = parse_ehlo(*reply);
       for (const auto& line : info.ignored_lines)
@@ -207,7 +238,83 @@ class Conversation {
       result.size_limit = info.size_limit;
       result.auth_mechanisms = std::move(info.auth_mechanisms);
     }
+    if (!tls_) {
+      auto advertised = [&](std::string_view keyword) {
+        return std::any_of(result.extensions.begin(), result.extensions.end(),
+                           [&](const EhloExtension& e) { return e.keyword == keyword; });
+      };
+      result.starttls_offered = advertised("STARTTLS");
+      result.auth_before_tls = advertised("AUTH");
+    }
     co_return true;
+  }
+
+  // STARTTLS (RFC 3207): 220, then the handshake on the same connection.
+  asio::awaitable<bool> starttls() {
+    auto started = Clock::now();
+    if (!co_await send(Stage::starttls, "STARTTLS", true)) co_return false;
+    auto reply = co_await read_reply(Stage::starttls, true);
+    timed(Stage::starttls, started);
+    if (!reply) co_return false;
+    if (reply->code != 220) {
+      fail(Stage::starttls, FailureReason::unexpected_code,
+           "STARTTLS answered " + std::to_string(reply->code) + ": " + printable(reply->lines.front()));
+      co_await quit();
+      co_return false;
+    }
+    // Bytes sent before the handshake would be read as if they came over TLS
+    // (the CVE-2011-0411 injection): a correct server sends none.
+    if (!buffer_.empty())
+      co_return fail(Stage::starttls, FailureReason::protocol_error,
+                     "the server sent data after its 220 reply to STARTTLS");
+    co_return co_await handshake(Stage::starttls);
+  }
+
+  // TLS handshake. Verification problems never abort it: they are collected
+  // so the certificate facts are reported either way, then judged here.
+  asio::awaitable<bool> handshake(Stage stage) {
+    auto started = Clock::now();
+    if (!request_.tls_context) request_.tls_context = make_tls_context(request_.module.tls_config);
+    tls_.emplace(io_->socket, request_.tls_context->ssl);
+    const std::string& server_name = !request_.server_name.empty()                   ? request_.server_name
+                                     : !request_.module.tls_config.server_name.empty() ? request_.module.tls_config.server_name
+                                                                                        : request_.host;
+    prepare_session(tls_->native_handle(), server_name);
+    tls_->set_verify_mode(asio::ssl::verify_peer);
+    tls_->set_verify_callback([errors = &x509_errors_](bool preverified, asio::ssl::verify_context& context) {
+      if (!preverified) errors->push_back(X509_STORE_CTX_get_error(context.native_handle()));
+      return true;  // judged after the handshake
+    });
+    note(LogEntry::Kind::info, "Starting TLS handshake (server name " + server_name + ")");
+    error_code ec;
+    co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    timed(Stage::tls, started);
+    if (ec) {
+      co_return fail(stage, io_->expired ? FailureReason::timeout : FailureReason::tls_error,
+                     "TLS handshake: " + describe(ec));
+    }
+    result.tls = inspect_session(tls_->native_handle(), x509_errors_, server_name, std::chrono::system_clock::now());
+    result.tls_established = true;
+    const TlsInfo& tls = *result.tls;
+    std::string summary = tls.version + " " + tls.cipher;
+    if (!tls.presented_chain.empty())
+      summary += ", certificate \"" + tls.presented_chain.front().subject + "\" issued by \"" +
+                 tls.presented_chain.front().issuer + "\"";
+    note(LogEntry::Kind::info, "TLS established: " + summary);
+    if (tls.verified) co_return true;
+    std::string problems;
+    for (const auto& e : tls.verify_errors) problems += (problems.empty() ? "" : ", ") + e;
+    std::string detail = "certificate not verified (" + problems + ")" +
+                         (tls.verify_detail.empty() ? "" : ": " + tls.verify_detail);
+    // Opportunistic TLS does not authenticate the server (RFC 7435), and
+    // insecure_skip_verify says not to: report, do not fail.
+    if (request_.module.tls_config.insecure_skip_verify || request_.module.tls == config::TlsMode::opportunistic) {
+      note(LogEntry::Kind::info, detail + "; not failing the probe");
+      co_return true;
+    }
+    fail(stage, FailureReason::certificate_error, detail);
+    co_await quit();
+    co_return false;
   }
 
   // Best effort: a server that hangs up instead of answering 221 has still
@@ -223,7 +330,11 @@ class Conversation {
     note(LogEntry::Kind::sent, std::string(command));
     std::string line = std::string(command) + "\r\n";
     error_code ec;
-    co_await asio::async_write(io_->socket, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_) {
+      co_await asio::async_write(*tls_, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(io_->socket, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (!ec) co_return true;
     if (required) co_return fail(stage, classify(ec), "sending: " + describe(ec));
     note(LogEntry::Kind::info, std::string(to_string(stage)) + ": " + describe(ec));
@@ -246,8 +357,10 @@ class Conversation {
         co_return std::nullopt;
       }
       error_code ec;
-      std::size_t n = co_await io_->socket.async_read_some(asio::buffer(chunk),
-                                                           asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n = tls_ ? co_await tls_->async_read_some(asio::buffer(chunk),
+                                                            asio::redirect_error(asio::use_awaitable, ec))
+                           : co_await io_->socket.async_read_some(asio::buffer(chunk),
+                                                                  asio::redirect_error(asio::use_awaitable, ec));
       buffer_.append(chunk.data(), n);
       if (ec) {
         log_received(buffer_);
@@ -277,6 +390,8 @@ class Conversation {
   ProbeRequest request_;
   std::shared_ptr<Io> io_;
   std::string buffer_;  // bytes received and not yet parsed
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // set once TLS is up; then all I/O goes through it
+  std::vector<int> x509_errors_;                          // verification problems seen during the handshake
   Clock::time_point connected_at_;
 };
 

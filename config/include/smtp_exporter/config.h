@@ -14,16 +14,33 @@ namespace smtp_exporter::config {
 
 using Duration = std::chrono::milliseconds;
 
-enum class TlsMode { none };
+// none: plain SMTP; starttls: STARTTLS required; implicit: TLS from the first
+// byte (port 465); opportunistic: STARTTLS when offered, as MTAs do.
+enum class TlsMode { none, starttls, implicit, opportunistic };
 enum class IpProtocol { ip4, ip6 };
+enum class TlsVersion { tls10, tls11, tls12, tls13 };
 
 std::string_view to_string(TlsMode);
 std::string_view to_string(IpProtocol);
+std::string_view to_string(TlsVersion);
+
+// Client-side TLS settings ([modules.NAME.tls_config], as blackbox_exporter).
+struct TlsConfig {
+  std::string server_name;  // SNI and verification name; empty: the target host
+  std::string ca_file;      // empty: the system's trust store
+  std::string cert_file;    // client certificate (with key_file)
+  std::string key_file;
+  bool insecure_skip_verify = false;
+  std::optional<TlsVersion> min_version;
+  std::optional<TlsVersion> max_version;
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2 and below; empty: OpenSSL's default
+};
 
 // One probe recipe, selected by `module=NAME` on /probe.
 struct Module {
   std::uint16_t port = 25;
   TlsMode tls = TlsMode::none;
+  TlsConfig tls_config;
   Duration timeout = std::chrono::seconds(10);
   // Argument of EHLO/HELO; empty means the host's FQDN, filled in at startup.
   std::string ehlo_name;

@@ -41,7 +41,9 @@ class App {
   // `request` must outlive the returned awaitable (co_await it at once).
   boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
 
-  // Replaces the configuration for the probes that start from now on.
+  // Replaces the configuration for the probes that start from now on, after
+  // building what it needs (TLS contexts). Throws std::runtime_error with
+  // the reason when that fails; the configuration in force stays.
   void set_config(config::Config config);
   std::shared_ptr<const config::Config> config() const;
 

@@ -11,6 +11,7 @@
 
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/probe_result.h"
+#include "smtp_exporter/tls_context.h"
 
 namespace smtp_exporter::probes {
 
@@ -19,6 +20,11 @@ struct ProbeRequest {
   std::uint16_t port = 25;
   config::Module module;
   std::chrono::milliseconds timeout{10000};  // the whole probe's deadline
+  // TLS: the module's prebuilt context (built from module.tls_config on
+  // first use when null), and a verification name overriding
+  // tls_config.server_name and the target host (&hostname= on /probe).
+  std::shared_ptr<TlsContext> tls_context;
+  std::string server_name;
 };
 
 // Never throws for network trouble: every failure is in the result.

@@ -13,8 +13,10 @@
 namespace smtp_exporter::probes {
 
 // The steps of the conversation, in order. Also the `stage` of a failure and
-// the `phase` label of probe_smtp_duration_seconds.
-enum class Stage { resolve, connect, banner, ehlo, quit };
+// the `phase` label of probe_smtp_duration_seconds. `tls` is the handshake
+// (right after connect with implicit TLS, after STARTTLS otherwise);
+// `starttls` is the STARTTLS command, whose failures include its handshake.
+enum class Stage { resolve, connect, tls, banner, ehlo, starttls, quit };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
@@ -26,6 +28,9 @@ enum class FailureReason {
   closed,           // the server closed (or reset) the connection
   protocol_error,   // the bytes received are not a valid SMTP reply
   unexpected_code,  // a valid reply with a code other than the expected one
+  not_offered,      // STARTTLS required but not advertised in EHLO
+  tls_error,        // the TLS handshake failed
+  certificate_error,  // the handshake worked but the certificate did not verify
 };
 std::string_view to_string(FailureReason);
 
@@ -39,6 +44,31 @@ struct Failure {
 struct EhloExtension {
   std::string keyword;  // upper-cased
   std::string params;
+};
+
+// One certificate as presented by the server.
+struct Certificate {
+  std::int64_t not_before = 0;  // Unix seconds
+  std::int64_t not_after = 0;   // Unix seconds
+  std::string subject;          // RFC 2253, e.g. "CN=mail.example.com"
+  std::string issuer;
+  std::string serial;              // lower-case hex
+  std::string fingerprint_sha256;  // lower-case hex of the DER encoding
+};
+
+struct TlsInfo {
+  std::string version;  // "TLS 1.3" (blackbox_exporter's spelling)
+  std::string cipher;   // OpenSSL name, e.g. "TLS_AES_256_GCM_SHA384"
+  std::string server_name;  // the name verified against (SNI when not an IP)
+  bool verified = false;
+  // Every verification problem found, as short reasons: expired,
+  // not_yet_valid, self_signed, unknown_ca, hostname_mismatch, ... (unique).
+  std::vector<std::string> verify_errors;
+  std::string verify_detail;  // OpenSSL's text for the first problem
+  std::vector<Certificate> presented_chain;  // leaf first, as sent
+  std::vector<Certificate> verified_chain;   // leaf to trust anchor, when verified
+  // Leaf notAfter minus the time of the probe, in days; negative once expired.
+  std::optional<double> leaf_days_to_expiry;
 };
 
 // Step-by-step record of the conversation for `&debug=true`.
@@ -65,6 +95,13 @@ struct ProbeResult {
   bool helo_fallback = false;  // EHLO was rejected and HELO worked
   std::optional<std::uint64_t> size_limit;  // SIZE parameter; 0 = no fixed limit
   std::vector<std::string> auth_mechanisms;
+  // TLS: whether STARTTLS was offered (known once EHLO ran in plain text),
+  // whether AUTH was offered before TLS (credentials could be sent in clear),
+  // and the session's facts once a handshake completed.
+  std::optional<bool> starttls_offered;
+  std::optional<bool> auth_before_tls;
+  std::optional<TlsInfo> tls;
+  bool tls_established = false;
   std::optional<Failure> failure;
   std::vector<LogEntry> log;
 

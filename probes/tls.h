@@ -1,0 +1,38 @@
+// TLS facts from OpenSSL: context setup, per-session verification settings,
+// and the inspection of a completed handshake. No sockets here.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "smtp_exporter/probe_result.h"
+#include "smtp_exporter/tls_context.h"
+
+namespace smtp_exporter::probes {
+
+struct TlsContext {
+  TlsContext() : ssl(boost::asio::ssl::context::tls_client) {}
+  boost::asio::ssl::context ssl;
+};
+
+// Sets SNI (for names, not IP addresses) and the name or address the
+// certificate must match, so OpenSSL reports a mismatch as a verify error.
+void prepare_session(SSL* ssl, const std::string& server_name);
+
+// Short label for an X509_V_ERR_* code: expired, not_yet_valid, self_signed,
+// unknown_ca, hostname_mismatch, revoked, invalid_purpose, weak_key, other.
+std::string verify_reason(int x509_error);
+
+// The negotiated version and cipher, the chains, and the verification
+// outcome given the X509 errors collected during the handshake.
+TlsInfo inspect_session(SSL* ssl, const std::vector<int>& x509_errors, const std::string& server_name,
+                        std::chrono::system_clock::time_point now);
+
+// The facts of one certificate.
+Certificate describe_certificate(X509* cert);
+
+}  // namespace smtp_exporter::probes
