@@ -17,6 +17,9 @@ std::string_view to_string(Stage stage) {
 
 std::string_view to_string(FailureReason reason) {
   switch (reason) {
+    case FailureReason::nxdomain: return "nxdomain";
+    case FailureReason::nodata: return "nodata";
+    case FailureReason::servfail: return "servfail";
     case FailureReason::dns_error: return "dns_error";
     case FailureReason::refused: return "refused";
     case FailureReason::unreachable: return "unreachable";

@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <memory>
 
+#include "dns.h"
 #include "ehlo.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
@@ -40,8 +41,8 @@ double seconds_since(Clock::time_point start) {
 // The I/O objects of one probe. Shared with the deadline handler, so a
 // handler that runs after the probe has returned never touches freed memory.
 struct Io {
-  explicit Io(const asio::any_io_executor& ex) : resolver(ex), socket(ex), deadline(ex) {}
-  tcp::resolver resolver;
+  explicit Io(const asio::any_io_executor& ex) : socket(ex), deadline(ex) {}
+  std::unique_ptr<DnsResolver> dns;  // created for the first name lookup
   tcp::socket socket;
   asio::steady_timer deadline;
   bool expired = false;
@@ -52,7 +53,7 @@ struct Io {
       auto io = weak.lock();
       if (ec || !io) return;
       io->expired = true;
-      io->resolver.cancel();
+      if (io->dns) io->dns->cancel();
       error_code ignored;
       io->socket.close(ignored);  // completes any pending read/write/connect
     });
@@ -112,10 +113,19 @@ class Conversation {
       return FailureReason::closed;
     if (ec == err::connection_refused) return FailureReason::refused;
     if (ec == err::network_unreachable || ec == err::host_unreachable) return FailureReason::unreachable;
-    if (ec == err::host_not_found || ec == err::host_not_found_try_again || ec == err::no_data ||
-        ec == err::no_recovery)
-      return FailureReason::dns_error;
     return FailureReason::network_error;
+  }
+
+  FailureReason dns_reason(DnsError error) const {
+    if (io_->expired) return FailureReason::timeout;
+    switch (error) {
+      case DnsError::nxdomain: return FailureReason::nxdomain;
+      case DnsError::nodata: return FailureReason::nodata;
+      case DnsError::servfail: return FailureReason::servfail;
+      case DnsError::refused: return FailureReason::refused;
+      case DnsError::timeout: return FailureReason::timeout;
+      default: return FailureReason::dns_error;
+    }
   }
 
   std::string describe(const error_code& ec) const {
@@ -149,12 +159,17 @@ class Conversation {
       timed(Stage::resolve, started);  // an address literal needs no lookup
     } else {
       note(LogEntry::Kind::info, "Resolving " + request_.host);
-      std::string service = std::to_string(request_.port);
-      auto results = co_await io_->resolver.async_resolve(request_.host, service,
-                                                          asio::redirect_error(asio::use_awaitable, ec));
+      try {
+        io_->dns = std::make_unique<DnsResolver>(io_->socket.get_executor(), DnsOptions{});
+      } catch (const std::exception& e) {
+        co_return fail(Stage::resolve, FailureReason::dns_error, e.what());
+      }
+      AddressLookup lookup = co_await io_->dns->addresses(request_.host);
       timed(Stage::resolve, started);
-      if (ec) co_return fail(Stage::resolve, classify(ec), "resolving " + request_.host + ": " + describe(ec));
-      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+      if (lookup.error != DnsError::none)
+        co_return fail(Stage::resolve, dns_reason(lookup.error),
+                       "resolving " + request_.host + ": " + (io_->expired ? describe(ec) : lookup.detail));
+      for (const auto& address : lookup.addresses) endpoints.emplace_back(address, request_.port);
     }
 
     bool want_v6 = request_.module.ip_protocol == config::IpProtocol::ip6;
@@ -166,7 +181,7 @@ class Conversation {
     const tcp::endpoint* found = pick(want_v6);
     if (!found && request_.module.ip_protocol_fallback) found = pick(!want_v6);
     if (!found)
-      co_return fail(Stage::resolve, FailureReason::dns_error,
+      co_return fail(Stage::resolve, FailureReason::nodata,
                      request_.host + " has no " + (want_v6 ? "IPv6" : "IPv4") +
                          " address and ip_protocol_fallback is off");
     chosen = *found;

@@ -230,7 +230,7 @@ TEST(Http, OtherRoutesAndMethods) {
   EXPECT_EQ(e.request("/probe", "", "", "POST").status, 405);
   auto config = e.request("/config");
   EXPECT_EQ(config.status, 200);
-  EXPECT_THAT(config.body, HasSubstr("[modules.smtps]\nport = 465"));
+  EXPECT_THAT(config.body, HasSubstr("port = 465\ntimeout = '10s'\ntls = 'implicit'"));
   auto head = e.request("/-/healthy", "", "", "HEAD");
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, "");

@@ -35,7 +35,12 @@ inline probes::ProbeResult run_probe_sync(probes::ProbeRequest request) {
 inline probes::ProbeResult probe_port(std::uint16_t port, config::Module module = test_module(),
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                       std::string host = "127.0.0.1") {
-  return run_probe_sync({std::move(host), port, std::move(module), timeout});
+  probes::ProbeRequest request;
+  request.host = std::move(host);
+  request.port = port;
+  request.module = std::move(module);
+  request.timeout = timeout;
+  return run_probe_sync(std::move(request));
 }
 
 }  // namespace smtp_exporter::testing

@@ -180,7 +180,7 @@ TEST(Probe, IpProtocolPreferenceWithoutFallbackRejectsTheOtherFamily) {
   module.ip_protocol = config::IpProtocol::ip6;
   module.ip_protocol_fallback = false;
   auto r = probe_port(25, module, 1s, "127.0.0.1");
-  expect_failure(r, Stage::resolve, FailureReason::dns_error);
+  expect_failure(r, Stage::resolve, FailureReason::nodata);
   EXPECT_FALSE(r.ip_protocol.has_value());
 }
 

@@ -20,8 +20,11 @@ enum class Stage { resolve, connect, tls, banner, ehlo, starttls, quit };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
-  dns_error,        // the name did not resolve (or has no address of a usable family)
-  refused,          // TCP connection refused
+  nxdomain,         // DNS: the name does not exist
+  nodata,           // DNS: the name exists but has no address (of a usable family)
+  servfail,         // DNS: the resolver failed (SERVFAIL)
+  dns_error,        // DNS: any other resolver failure
+  refused,          // TCP connection refused (stage connect), or DNS query refused (stage resolve)
   unreachable,      // network or host unreachable
   network_error,    // any other socket error
   timeout,          // the probe deadline passed during this stage

@@ -1,0 +1,248 @@
+#include "dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+namespace smtp_exporter::probes {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+std::string_view to_string(DnsError e) {
+  switch (e) {
+    case DnsError::none: return "none";
+    case DnsError::nxdomain: return "nxdomain";
+    case DnsError::nodata: return "nodata";
+    case DnsError::servfail: return "servfail";
+    case DnsError::refused: return "refused";
+    case DnsError::timeout: return "timeout";
+    case DnsError::cancelled: return "cancelled";
+    case DnsError::other: return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+DnsError classify(int status) {
+  switch (status) {
+    case ARES_SUCCESS: return DnsError::none;
+    case ARES_ENOTFOUND: return DnsError::nxdomain;
+    case ARES_ENODATA: return DnsError::nodata;
+    case ARES_ESERVFAIL: return DnsError::servfail;
+    case ARES_EREFUSED:
+    case ARES_ECONNREFUSED: return DnsError::refused;
+    case ARES_ETIMEOUT: return DnsError::timeout;
+    case ARES_ECANCELLED:
+    case ARES_EDESTRUCTION: return DnsError::cancelled;
+    default: return DnsError::other;
+  }
+}
+
+// Carries an Asio completion handler through c-ares' `void* arg`, and
+// completes it on the handler's executor, never inline: c-ares may call
+// back from inside ares_query or ares_destroy.
+template <typename Handler, typename Result>
+struct Pending {
+  Handler handler;
+  static void complete(void* arg, Result result) {
+    std::unique_ptr<Pending> self(static_cast<Pending*>(arg));
+    auto executor = asio::get_associated_executor(self->handler);
+    asio::post(executor, [h = std::move(self->handler), r = std::move(result)]() mutable { h(std::move(r)); });
+  }
+};
+
+void add_address(std::vector<asio::ip::address>& out, const sockaddr* sa) {
+  asio::ip::address address;
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    address = asio::ip::address_v4(ntohl(in->sin_addr.s_addr));
+  } else if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    asio::ip::address_v6::bytes_type bytes;
+    std::copy(std::begin(in6->sin6_addr.s6_addr), std::end(in6->sin6_addr.s6_addr), bytes.begin());
+    address = asio::ip::address_v6(bytes);
+  } else {
+    return;
+  }
+  if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
+}
+
+}  // namespace
+
+struct DnsResolver::State : std::enable_shared_from_this<State> {
+  explicit State(const asio::any_io_executor& ex) : executor(ex), timer(ex) {}
+
+  // One socket c-ares asked us to watch. Never closed here: c-ares owns it.
+  struct Watch {
+    Watch(const asio::any_io_executor& ex, int fd) : descriptor(ex, fd) {}
+    asio::posix::stream_descriptor descriptor;
+    bool want_read = false, want_write = false, reading = false, writing = false;
+  };
+
+  asio::any_io_executor executor;
+  ares_channel channel = nullptr;
+  asio::steady_timer timer;
+  std::map<int, std::shared_ptr<Watch>> watches;
+
+  static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
+    auto* self = static_cast<State*>(data);
+    if (!readable && !writable) {
+      if (auto it = self->watches.find(fd); it != self->watches.end()) {
+        it->second->descriptor.release();  // also aborts its pending waits
+        self->watches.erase(it);
+      }
+      return;
+    }
+    auto& watch = self->watches[fd];
+    if (!watch) watch = std::make_shared<Watch>(self->executor, fd);
+    watch->want_read = readable;
+    watch->want_write = writable;
+    self->arm(watch, fd);
+  }
+
+  auto on_ready(const std::shared_ptr<Watch>& watch, int read_fd, int write_fd, bool Watch::*busy) {
+    return [weak_self = weak_from_this(), weak_watch = std::weak_ptr<Watch>(watch), read_fd, write_fd,
+            busy](const error_code& ec) {
+      auto self = weak_self.lock();
+      auto w = weak_watch.lock();
+      if (!self || !w) return;
+      w.get()->*busy = false;
+      if (ec) return;  // released or cancelled
+      ares_process_fd(self->channel, read_fd, write_fd);
+      int fd = read_fd != ARES_SOCKET_BAD ? read_fd : write_fd;
+      if (auto it = self->watches.find(fd); it != self->watches.end() && it->second == w) self->arm(w, fd);
+      self->schedule_timeout();
+    };
+  }
+
+  void arm(const std::shared_ptr<Watch>& watch, int fd) {
+    if (watch->want_read && !watch->reading) {
+      watch->reading = true;
+      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                   on_ready(watch, fd, ARES_SOCKET_BAD, &Watch::reading));
+    }
+    if (watch->want_write && !watch->writing) {
+      watch->writing = true;
+      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                                   on_ready(watch, ARES_SOCKET_BAD, fd, &Watch::writing));
+    }
+  }
+
+  // c-ares' retries and timeouts run on our timer.
+  void schedule_timeout() {
+    timeval tv{};
+    if (!ares_timeout(channel, nullptr, &tv)) {
+      timer.cancel();
+      return;
+    }
+    timer.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    timer.async_wait([weak = weak_from_this()](const error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      self->schedule_timeout();
+    });
+  }
+};
+
+DnsResolver::DnsResolver(const asio::any_io_executor& executor, const DnsOptions& options)
+    : state_(std::make_shared<State>(executor)) {
+  static std::once_flag init;
+  std::call_once(init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  ares_options opts{};
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS;
+  opts.sock_state_cb = &State::on_socket_state;
+  opts.sock_state_cb_data = state_.get();
+  // Report SERVFAIL and REFUSED as such instead of "connection refused".
+  opts.flags = ARES_FLAG_NOCHECKRESP;
+  if (options.timeout.count() > 0) {
+    opts.timeout = static_cast<int>(options.timeout.count());
+    mask |= ARES_OPT_TIMEOUTMS;
+  }
+  if (options.tries > 0) {
+    opts.tries = options.tries;
+    mask |= ARES_OPT_TRIES;
+  }
+  if (int status = ares_init_options(&state_->channel, &opts, mask); status != ARES_SUCCESS)
+    throw std::runtime_error(std::string("DNS resolver: ") + ares_strerror(status));
+  if (!options.servers.empty()) {
+    std::string csv;
+    for (const auto& s : options.servers) csv += (csv.empty() ? "" : ",") + s;
+    if (int status = ares_set_servers_ports_csv(state_->channel, csv.c_str()); status != ARES_SUCCESS) {
+      ares_destroy(state_->channel);
+      throw std::runtime_error("DNS servers \"" + csv + "\": " + ares_strerror(status));
+    }
+  }
+}
+
+DnsResolver::~DnsResolver() {
+  state_->timer.cancel();
+  ares_destroy(state_->channel);  // pending callbacks run with ARES_EDESTRUCTION
+  for (auto& [fd, watch] : state_->watches) watch->descriptor.release();
+}
+
+void DnsResolver::cancel() { ares_cancel(state_->channel); }
+
+asio::awaitable<AddressLookup> DnsResolver::addresses(const std::string& name) {
+  auto initiate = [this, &name](auto handler) {
+    using P = Pending<decltype(handler), AddressLookup>;
+    ares_addrinfo_hints hints{};
+    hints.ai_family = AF_UNSPEC;
+    ares_getaddrinfo(
+        state_->channel, name.c_str(), nullptr, &hints,
+        [](void* arg, int status, int, ares_addrinfo* info) {
+          AddressLookup lookup;
+          lookup.error = classify(status);
+          if (status != ARES_SUCCESS) lookup.detail = ares_strerror(status);
+          for (auto* node = info ? info->nodes : nullptr; node; node = node->ai_next)
+            add_address(lookup.addresses, node->ai_addr);
+          if (info) ares_freeaddrinfo(info);
+          if (lookup.error == DnsError::none && lookup.addresses.empty()) lookup.error = DnsError::nodata;
+          P::complete(arg, std::move(lookup));
+        },
+        new P{std::move(handler)});
+    state_->schedule_timeout();
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(AddressLookup)>(initiate,
+                                                                                                asio::use_awaitable);
+}
+
+asio::awaitable<MxLookup> DnsResolver::mx(const std::string& domain) {
+  auto initiate = [this, &domain](auto handler) {
+    using P = Pending<decltype(handler), MxLookup>;
+    ares_query(
+        state_->channel, domain.c_str(), 1 /* C_IN */, 15 /* T_MX */,
+        [](void* arg, int status, int, unsigned char* answer, int length) {
+          MxLookup lookup;
+          lookup.error = classify(status);
+          if (status == ARES_SUCCESS) {
+            ares_mx_reply* replies = nullptr;
+            status = ares_parse_mx_reply(answer, length, &replies);
+            lookup.error = classify(status);
+            for (auto* r = replies; r; r = r->next) lookup.records.push_back({r->host, r->priority});
+            if (replies) ares_free_data(replies);
+          }
+          if (status != ARES_SUCCESS) lookup.detail = ares_strerror(status);
+          std::sort(lookup.records.begin(), lookup.records.end(), [](const MxRecord& a, const MxRecord& b) {
+            return std::tie(a.preference, a.exchange) < std::tie(b.preference, b.exchange);
+          });
+          P::complete(arg, std::move(lookup));
+        },
+        new P{std::move(handler)});
+    state_->schedule_timeout();
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(MxLookup)>(initiate,
+                                                                                           asio::use_awaitable);
+}
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,66 @@
+// DNS through c-ares, driven by the probe's own Asio event loop: c-ares tells
+// which sockets it wants watched (ARES_OPT_SOCK_STATE_CB), Asio waits on them
+// and on c-ares' next timeout, and c-ares does the rest. No thread, no
+// blocking call, and a pending lookup can be cancelled at any time.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace smtp_exporter::probes {
+
+enum class DnsError { none, nxdomain, nodata, servfail, refused, timeout, cancelled, other };
+std::string_view to_string(DnsError);
+
+struct DnsOptions {
+  std::vector<std::string> servers;  // "IP", "IP:PORT", "[IPV6]:PORT"; empty: /etc/resolv.conf
+  std::chrono::milliseconds timeout{0};  // first try; c-ares doubles it on each retry. 0: resolv.conf's
+  int tries = 0;                          // 0: resolv.conf's
+};
+
+struct AddressLookup {
+  DnsError error = DnsError::none;
+  std::string detail;  // c-ares' message when error != none
+  std::vector<boost::asio::ip::address> addresses;  // in c-ares' (RFC 6724) order
+};
+
+struct MxRecord {
+  std::string exchange;
+  int preference = 0;
+};
+
+struct MxLookup {
+  DnsError error = DnsError::none;
+  std::string detail;
+  std::vector<MxRecord> records;  // sorted by preference, then name
+};
+
+// One c-ares channel. Use it from a single strand; it must outlive its lookups.
+class DnsResolver {
+ public:
+  // Throws std::runtime_error when the channel cannot be set up (bad server list).
+  DnsResolver(const boost::asio::any_io_executor& executor, const DnsOptions& options);
+  ~DnsResolver();
+  DnsResolver(const DnsResolver&) = delete;
+  DnsResolver& operator=(const DnsResolver&) = delete;
+
+  // A and AAAA of `name` (and /etc/hosts, as the system resolver would).
+  boost::asio::awaitable<AddressLookup> addresses(const std::string& name);
+  // The MX records of `domain`.
+  boost::asio::awaitable<MxLookup> mx(const std::string& domain);
+  // Ends every pending lookup with DnsError::cancelled.
+  void cancel();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace smtp_exporter::probes
