@@ -1,5 +1,6 @@
 // One [modules.NAME] table: its keys, their checks, and its TOML rendering.
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -41,11 +42,15 @@ constexpr std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
     {"TLS10", TlsVersion::tls10}, {"TLS11", TlsVersion::tls11}, {"TLS12", TlsVersion::tls12}, {"TLS13", TlsVersion::tls13}};
 
 // A path that must name a readable file; checked at load time so a typo is
-// reported with its line instead of failing every probe.
-std::string readable_file(TableReader& reader, std::string_view key) {
+// reported with its line instead of failing every probe. A relative path is
+// relative to the config file's directory, as in Prometheus' own configs.
+std::string readable_file(TableReader& reader, std::string_view key, const std::string& config_file) {
   auto path = reader.string(key);
   if (!path) return {};
   if (path->empty()) reader.fail(key, "must not be empty");
+  std::filesystem::path p(*path);
+  if (p.is_relative() && std::filesystem::path(config_file).has_parent_path())
+    path = (std::filesystem::path(config_file).parent_path() / p).string();
   if (!std::ifstream(*path)) reader.fail(key, "cannot read \"" + *path + "\": " + std::strerror(errno));
   return *path;
 }
@@ -54,9 +59,9 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
   TableReader reader(table, path, file);
   TlsConfig tls;
   if (auto name = reader.string("server_name")) tls.server_name = *name;
-  tls.ca_file = readable_file(reader, "ca_file");
-  tls.cert_file = readable_file(reader, "cert_file");
-  tls.key_file = readable_file(reader, "key_file");
+  tls.ca_file = readable_file(reader, "ca_file", file);
+  tls.cert_file = readable_file(reader, "cert_file", file);
+  tls.key_file = readable_file(reader, "key_file", file);
   if (tls.cert_file.empty() != tls.key_file.empty())
     reader.fail(tls.cert_file.empty() ? "key_file" : "cert_file", "cert_file and key_file must be given together");
   if (auto skip = reader.boolean("insecure_skip_verify")) tls.insecure_skip_verify = *skip;

@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 #include <mutex>
+#include <set>
 
 #include "history.h"
 #include "pages.h"
@@ -83,7 +84,9 @@ std::shared_ptr<const config::Config> App::config() const {
 
 boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   HttpResponse response;
-  std::string handler = request.path;
+  static const std::set<std::string> kRoutes{"/", "/probe", "/metrics", "/-/healthy", "/config", "/logs"};
+  // The handler label is a known route or "other", whatever is requested.
+  const std::string handler = kRoutes.contains(request.path) ? request.path : "other";
   if (request.method != "GET" && request.method != "HEAD") {
     response = text(405, "method " + request.method + " not allowed");
   } else if (request.path == "/probe") {
@@ -99,7 +102,6 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   } else if (request.path == "/logs") {
     response = state_->logs(request);
   } else {
-    handler = "other";  // keeps the label set bounded whatever is requested
     response = text(404, "not found");
   }
   state_->metrics.http_request(handler, response.status);
@@ -112,8 +114,8 @@ HttpResponse App::State::logs(const HttpRequest& request) const {
   if (!params) return text(400, error);
   auto it = params->find("id");
   std::uint64_t id = 0;
-  if (it == params->end() ||
-      std::from_chars(it->second.data(), it->second.data() + it->second.size(), id).ec != std::errc())
+  const char* end = it == params->end() ? nullptr : it->second.data() + it->second.size();
+  if (it == params->end() || std::from_chars(it->second.data(), end, id).ptr != end || it->second.empty())
     return text(400, "id parameter is missing or not a number");
   auto debug = history.debug_text(id);
   if (!debug) return text(404, "probe " + std::to_string(id) + " is no longer in the history");
@@ -134,7 +136,16 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   if (target_param == params->end() || target_param->second.empty())
     co_return text(400, "target parameter is missing");
   auto module_param = params->find("module");
-  std::string module_name = module_param == params->end() ? options.default_module : module_param->second;
+  std::string module_name;
+  if (module_param != params->end()) {
+    module_name = module_param->second;
+  } else if (cfg->modules.contains(options.default_module)) {
+    module_name = options.default_module;
+  } else if (cfg->modules.size() == 1) {
+    module_name = cfg->modules.begin()->first;
+  } else {
+    co_return text(400, "module parameter is missing");
+  }
   auto module = cfg->modules.find(module_name);
   if (module == cfg->modules.end())
     co_return text(400, "unknown module \"" + json_escape(module_name) + "\"");

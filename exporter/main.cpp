@@ -17,13 +17,21 @@ namespace {
 
 using namespace smtp_exporter;
 
-// EHLO needs a name; modules that give none use this host's.
+// EHLO needs a name; modules that give none use this host's FQDN (or,
+// without one, the probe's address literal).
 void fill_ehlo_names(config::Config& config) {
-  std::string name;
-  for (auto& [_, module] : config.modules) {
-    if (!module.ehlo_name.empty()) continue;
-    if (name.empty()) name = exporter::fqdn();
-    module.ehlo_name = name;
+  const std::string name = exporter::fqdn();
+  for (auto& [_, module] : config.modules)
+    if (module.ehlo_name.empty()) module.ehlo_name = name;
+}
+
+// A bad configuration is said once: plainly for --config.check (a person
+// reads it), as a log line otherwise (a service manager collects it).
+void report_config_error(const exporter::Options& options, const std::string& error) {
+  if (options.config_check) {
+    std::cerr << "smtp_exporter: " << error << "\n";
+  } else {
+    log::error("invalid configuration", {{"err", error}});
   }
 }
 
@@ -32,8 +40,7 @@ int run(const exporter::Options& options) {
   try {
     config = options.config_file.empty() ? config::default_config() : config::load_file(options.config_file);
   } catch (const config::ConfigError& e) {
-    log::error("invalid configuration", {{"err", e.what()}});
-    std::cerr << "smtp_exporter: " << e.what() << "\n";
+    report_config_error(options, e.what());
     return 1;
   }
   fill_ehlo_names(config);
@@ -44,8 +51,7 @@ int run(const exporter::Options& options) {
     app_holder = std::make_unique<exporter::App>(std::move(config),
                                                  exporter::AppOptions{options.timeout_offset_seconds, "smtp_banner"});
   } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
-    log::error("invalid configuration", {{"err", e.what()}});
-    std::cerr << "smtp_exporter: " << e.what() << "\n";
+    report_config_error(options, e.what());
     return 1;
   }
   exporter::App& app = *app_holder;

@@ -28,12 +28,17 @@ bool is_ipv6(const std::string& s) {
 }
 
 // RFC 1123 host name: dot-separated labels of letters, digits, '-' (and '_',
-// which real mail hosts use), each 1-63 long, 253 in all, optional final dot.
+// which real mail hosts use), each 1-63 long and not starting or ending with
+// '-', 253 in all, optional final dot.
 bool is_hostname(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   if (name.empty() || name.size() > 253) return false;
   std::size_t label = 0;
+  char previous = '.';
   for (char c : name) {
+    bool hyphen_at_edge = (c == '-' && previous == '.') || (c == '.' && previous == '-');
+    previous = c;
+    if (hyphen_at_edge) return false;
     if (c == '.') {
       if (label == 0) return false;
       label = 0;
@@ -42,7 +47,7 @@ bool is_hostname(std::string_view name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok || ++label > 63) return false;
   }
-  return label > 0;
+  return label > 0 && previous != '-';
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
@@ -105,7 +110,7 @@ std::optional<std::chrono::milliseconds> probe_timeout(std::chrono::milliseconds
     return std::nullopt;
   }
   double budget = scrape - offset_seconds > 0 ? scrape - offset_seconds : scrape;
-  auto budget_ms = std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(budget * 1000)));
+  auto budget_ms = std::chrono::milliseconds(std::max<long long>(1, std::llround(budget * 1000)));
   return std::min(module_timeout, budget_ms);
 }
 

@@ -78,6 +78,12 @@ class Conversation {
       connected_at_ = Clock::now();  // the greeting is awaited once the TLS channel is up
     }
     if (!co_await greeting()) co_return;
+    if (request_.module.expect_banner_code / 100 != 2) {
+      // A refusal was expected (e.g. 554 for a blocked client) and came:
+      // there is nothing more to ask this server.
+      co_await quit();
+      co_return;
+    }
     if (!co_await ehlo()) co_return;
     if (mode == config::TlsMode::starttls || mode == config::TlsMode::opportunistic) {
       if (*result.starttls_offered) {
@@ -221,26 +227,38 @@ class Conversation {
     co_return true;
   }
 
+  // The EHLO argument: the configured name, else an address literal of our
+  // end of the connection (RFC 5321 §4.1.4), which every server accepts.
+  std::string ehlo_argument() const {
+    if (!request_.module.ehlo_name.empty()) return request_.module.ehlo_name;
+    error_code ec;
+    auto local = io_->socket.local_endpoint(ec).address();
+    if (ec) return "[127.0.0.1]";
+    return local.is_v6() ? "[IPv6:" + local.to_string() + "]" : "[" + local.to_string() + "]";
+  }
+
   asio::awaitable<bool> ehlo() {
     auto started = Clock::now();
-    const std::string& name = request_.module.ehlo_name.empty() ? kFallbackName : request_.module.ehlo_name;
-    std::string ehlo = "EHLO " + name, helo = "HELO " + name;
-    if (!co_await send(Stage::ehlo, ehlo, true)) co_return false;
+    std::optional<Reply> reply;
     std::string_view command = "EHLO";
-    auto reply = co_await read_reply(Stage::ehlo, true);
+    const std::string name = ehlo_argument();
+    std::string ehlo = "EHLO " + name, helo = "HELO " + name;
+    if (co_await send(Stage::ehlo, ehlo, true)) reply = co_await read_reply(Stage::ehlo, true);
     if (reply && reply->code / 100 == 5) {
       // RFC 5321 §3.2: a server that rejects EHLO may still speak plain SMTP.
       note(LogEntry::Kind::info, "EHLO rejected with " + std::to_string(reply->code) + ", trying HELO");
       command = "HELO";
-      if (!co_await send(Stage::ehlo, helo, true)) co_return false;
-      reply = co_await read_reply(Stage::ehlo, true);
+      reply.reset();
+      if (co_await send(Stage::ehlo, helo, true)) reply = co_await read_reply(Stage::ehlo, true);
     }
     timed(Stage::ehlo, started);
     if (!reply) co_return false;
-    if (reply->code != 250)
-      co_return fail(Stage::ehlo, FailureReason::unexpected_code,
-                     std::string(command) + " answered " + std::to_string(reply->code) + ": " +
-                         printable(reply->lines.front()));
+    if (reply->code != 250) {
+      fail(Stage::ehlo, FailureReason::unexpected_code,
+           std::string(command) + " answered " + std::to_string(reply->code) + ": " + printable(reply->lines.front()));
+      co_await quit();
+      co_return false;
+    }
     result.helo_fallback = command == "HELO";
     result.extensions.clear();
     result.auth_mechanisms.clear();
@@ -334,10 +352,13 @@ class Conversation {
 
   // Best effort: a server that hangs up instead of answering 221 has still
   // done its job, so nothing here fails the probe.
+  // probe_smtp_status_code keeps the last meaningful reply, not QUIT's 221.
   asio::awaitable<void> quit() {
     if (!io_->socket.is_open()) co_return;
     auto started = Clock::now();
+    auto last_code = result.last_code;
     if (co_await send(Stage::quit, "QUIT", false)) co_await read_reply(Stage::quit, false);
+    result.last_code = last_code;
     timed(Stage::quit, started);
   }
 
@@ -401,7 +422,6 @@ class Conversation {
     }
   }
 
-  static inline const std::string kFallbackName = "localhost";
   ProbeRequest request_;
   std::shared_ptr<Io> io_;
   std::string buffer_;  // bytes received and not yet parsed

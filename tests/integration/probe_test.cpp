@@ -45,7 +45,7 @@ TEST(Probe, PoliteServerWithMultiLineGreeting) {
   EXPECT_THAT(keywords(r), ElementsAre("PIPELINING", "SIZE", "STARTTLS", "AUTH", "8BITMIME"));
   EXPECT_THAT(r.auth_mechanisms, ElementsAre("PLAIN", "LOGIN"));
   EXPECT_EQ(r.size_limit, 1000000u);
-  EXPECT_EQ(r.last_code, 221);
+  EXPECT_EQ(r.last_code, 250) << "the EHLO reply; QUIT's 221 does not count";
   EXPECT_EQ(r.ip_protocol, 4);
   EXPECT_EQ(r.ip, "127.0.0.1");
   EXPECT_FALSE(r.helo_fallback);
@@ -134,16 +134,35 @@ TEST(Probe, UnexpectedGreetingStillSaysQuit) {
   auto r = probe_port(server.port());
   expect_failure(r, Stage::banner, FailureReason::unexpected_code);
   EXPECT_THAT(server.received(), ElementsAre("QUIT"));
-  EXPECT_EQ(r.last_code, 221);
+  EXPECT_EQ(r.last_code, 554) << "QUIT's 221 is not the status that matters";
 }
 
-TEST(Probe, ExpectedBannerCodeIsConfigurable) {
-  FakeSmtpServer server(polite_server("554 5.7.1 you are blocked\r\n", "250 ok\r\n"));
+TEST(Probe, ExpectedRefusalEndsTheProbeSuccessfullyAfterTheGreeting) {
+  FakeSmtpServer server({send("554 5.7.1 you are blocked\r\n"), expect("QUIT"), send("221 bye\r\n")});
   auto module = test_module();
   module.expect_banner_code = 554;  // e.g. checking that a blocklist rejects us
   auto r = probe_port(server.port(), module);
   EXPECT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
   EXPECT_EQ(r.banner_code, 554);
+  EXPECT_THAT(server.received(), ElementsAre("QUIT"));
+}
+
+TEST(Probe, WithoutAnEhloNameTheProbeUsesAnAddressLiteral) {
+  FakeSmtpServer server(polite_server());
+  auto module = test_module();
+  module.ehlo_name.clear();
+  auto r = probe_port(server.port(), module);
+  EXPECT_TRUE(r.success);
+  EXPECT_THAT(server.received(), ElementsAre("EHLO [127.0.0.1]", "QUIT"));
+}
+
+TEST(Probe, RejectedEhloAndHeloStillSayQuit) {
+  FakeSmtpServer server({send("220 ok\r\n"), expect("EHLO"), send("550 no\r\n"), expect("HELO"),
+                         send("550 no either\r\n"), expect("QUIT"), send("221 bye\r\n")});
+  auto r = probe_port(server.port());
+  expect_failure(r, Stage::ehlo, FailureReason::unexpected_code);
+  EXPECT_EQ(r.last_code, 550);
+  EXPECT_THAT(server.received(), ElementsAre("EHLO probe.test", "HELO probe.test", "QUIT"));
 }
 
 TEST(Probe, FallsBackToHeloWhenEhloIsRejected) {

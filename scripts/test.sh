@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# From a fresh Debian bookworm root shell: install everything the tests need
+# (compilers, libraries, Postfix, dnsmasq, Prometheus), build with warnings as
+# errors, and run every test (unit, integration, end-to-end); then build again
+# with AddressSanitizer + UndefinedBehaviorSanitizer and run every test again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+
+echo "== build (RelWithDebInfo) and test"
+scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMTP_EXPORTER_TESTS=ON
+ctest --test-dir build --output-on-failure
+
+echo "== build (ASan + UBSan) and test"
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMTP_EXPORTER_SANITIZE=ON -DSMTP_EXPORTER_TESTS=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""End-to-end: the smtp_exporter process itself — flags, config checking, logging,
+IPv6 listening and graceful shutdown. No Postfix needed; runs as any user.
+
+Run: python3 tests/e2e/test_process.py --exporter build/smtp_exporter
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Exporter, free_port, parse_metrics  # noqa: E402
+
+BINARY = os.environ.get("SMTP_EXPORTER_BIN", "")
+
+
+def run(*args, timeout=10):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class StallingServer:
+    """Accepts TCP connections on 127.0.0.1 and never says a word."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.clients = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.clients:
+            c.close()
+
+
+class Flags(unittest.TestCase):
+    def test_help_lists_every_flag(self):
+        out = run("--help")
+        self.assertEqual(out.returncode, 0)
+        for flag in ("--web.listen-address", "--config.file", "--config.check", "--log.level",
+                     "--log.format", "--timeout-offset", "--runtime.threads", "--version"):
+            self.assertIn(flag, out.stdout)
+
+    def test_version(self):
+        out = run("--version")
+        self.assertEqual(out.returncode, 0)
+        self.assertRegex(out.stdout, r"^smtp_exporter \d+\.\d+\.\d+ ")
+
+    def test_bad_flags_exit_2_with_a_reason(self):
+        for args, reason in ((["--nope"], "unknown flag --nope"),
+                             (["--log.level=loud"], 'unknown log level "loud"'),
+                             (["--log.format=xml"], 'unknown log format "xml"'),
+                             (["--runtime.threads=0"], "--runtime.threads"),
+                             (["--config.file"], "flag --config.file needs a value")):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertIn(reason, out.stderr)
+
+    def test_unbindable_listen_address_exits_1(self):
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        try:
+            out = run(f"--web.listen-address=127.0.0.1:{blocker.getsockname()[1]}")
+        finally:
+            blocker.close()
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("cannot listen on", out.stderr)
+
+
+class ConfigCheck(unittest.TestCase):
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_valid_config(self):
+        path = self.write('[modules.mx]\nport = 25\ntimeout = "5s"\n')
+        out = run(f"--config.file={path}", "--config.check")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("OK, 1 module(s)", out.stdout)
+
+    def test_invalid_config_names_file_line_and_key(self):
+        path = self.write('[modules.mx]\nport = 25\ntimeout = "soon"\n')
+        for extra in (["--config.check"], []):  # the same error at startup
+            out = run(f"--config.file={path}", *extra)
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(f'{path}:3:11: modules.mx.timeout: invalid duration "soon"', out.stderr)
+
+    def test_missing_config_file(self):
+        out = run("--config.file=/nonexistent/smtp_exporter.toml", "--config.check")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("/nonexistent/smtp_exporter.toml: cannot open", out.stderr)
+
+
+class Running(unittest.TestCase):
+    def test_sigterm_with_probes_in_flight_exits_0_within_a_second(self):
+        stall = StallingServer()
+        self.addCleanup(stall.close)
+        exporter = Exporter(BINARY)
+        exporter.start()
+        results = []
+
+        def scrape():
+            try:
+                results.append(exporter.get(f"/probe?target=127.0.0.1:{stall.port}&module=smtp_banner",
+                                            timeout=5))
+            except OSError as e:  # the connection is closed by the shutdown: expected
+                results.append(e)
+
+        threads = [threading.Thread(target=scrape) for _ in range(5)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while len(stall.clients) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(len(stall.clients), 5, "the probes did not start")
+        started = time.monotonic()
+        exporter.process.send_signal(signal.SIGTERM)
+        code = exporter.process.wait(timeout=5)
+        elapsed = time.monotonic() - started
+        exporter.process = None
+        exporter.stop()
+        self.assertEqual(code, 0)
+        self.assertLess(elapsed, 1.0)
+        for t in threads:
+            t.join(5)
+        self.assertEqual(len(results), 5)
+
+    def test_sigint_also_stops_cleanly(self):
+        exporter = Exporter(BINARY)
+        exporter.start()
+        exporter.process.send_signal(signal.SIGINT)
+        self.assertEqual(exporter.process.wait(timeout=2), 0)
+        exporter.process = None
+        exporter.stop()
+
+    def test_json_logs(self):
+        with Exporter(BINARY, extra_args=["--log.format=json"]) as exporter:
+            exporter.get("/probe?target=127.0.0.1:1&module=smtp_banner")
+            with open(exporter.log_file) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+        msgs = [l["msg"] for l in lines]
+        self.assertIn("starting smtp_exporter", msgs)
+        self.assertIn("probe finished", msgs)
+        probe = next(l for l in lines if l["msg"] == "probe finished")
+        self.assertEqual(probe["success"], "false")
+        self.assertIn("connect/refused", probe["failure"])
+        self.assertTrue(all({"ts", "level", "msg"} <= set(l) for l in lines))
+
+    def test_listens_on_ipv6_and_probes_ipv6_targets(self):
+        if not socket.has_ipv6:
+            self.skipTest("no IPv6 on this host")
+        try:
+            probe_sock = socket.socket(socket.AF_INET6)
+            probe_sock.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no ::1 on this host")
+        smtp_port = probe_sock.getsockname()[1]
+        probe_sock.listen()
+
+        def serve():
+            conn, _ = probe_sock.accept()
+            conn.sendall(b"220 v6.test ESMTP\r\n")
+            conn.recv(512)
+            conn.sendall(b"250 v6.test\r\n")
+            conn.recv(512)
+            conn.sendall(b"221 bye\r\n")
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        port = free_port()
+        # ":PORT" listens on every address, IPv6 and IPv4.
+        exporter = Exporter(BINARY, extra_args=[f"--web.listen-address=:{port}"])
+        with exporter:
+            import urllib.request
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(f"http://[::1]:{port}/probe?target=%5B%3A%3A1%5D%3A{smtp_port}"
+                             "&module=smtp_banner", timeout=10) as r:
+                samples = parse_metrics(r.read().decode())
+        probe_sock.close()
+        values = {n: v for n, l, v in samples if not l}
+        self.assertEqual(values["probe_success"], 1)
+        self.assertEqual(values["probe_ip_protocol"], 6)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--exporter")
+    args, rest = parser.parse_known_args()
+    if args.exporter:
+        BINARY = os.path.abspath(args.exporter)
+    if not BINARY:
+        sys.exit("no exporter binary: pass --exporter PATH or set SMTP_EXPORTER_BIN")
+    unittest.main(argv=[sys.argv[0], *rest])

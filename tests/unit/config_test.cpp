@@ -1,0 +1,247 @@
+// Config loading and validation. Every invalid config is one small file under
+// tests/config/, named by what is wrong, with the exact message it must give.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <toml++/toml.h>
+#include <tuple>
+
+#include "smtp_exporter/config.h"
+
+namespace smtp_exporter::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kDir = SMTP_EXPORTER_TEST_CONFIG_DIR;
+
+std::string version(const std::optional<TlsVersion>& v) { return v ? std::string(to_string(*v)) : "(unset)"; }
+
+// Every field, comparable and printable.
+auto fields(const Module& m) {
+  const TlsConfig& t = m.tls_config;
+  return std::make_tuple(m.port, to_string(m.tls), m.timeout.count(), m.ehlo_name, m.expect_banner_code,
+                         to_string(m.ip_protocol), m.ip_protocol_fallback, t.server_name, t.ca_file, t.cert_file,
+                         t.key_file, t.insecure_skip_verify, version(t.min_version), version(t.max_version),
+                         t.ciphers);
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    load_file(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct BadFile {
+  std::string file;
+  std::string message;  // after "DIR/FILE:"
+};
+void PrintTo(const BadFile& b, std::ostream* os) { *os << b.file; }
+
+class InvalidConfig : public testing::TestWithParam<BadFile> {};
+
+TEST_P(InvalidConfig, FailsWithLocatedMessage) {
+  const std::string path = kDir + "/" + GetParam().file;
+  EXPECT_EQ(load_error(path), path + ":" + GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, InvalidConfig,
+    testing::Values(
+        BadFile{"invalid-tls-mode.toml",
+                "2:7: modules.smtp.tls: invalid value \"sometimes\" "
+                "(expected one of: none, starttls, implicit, opportunistic)"},
+        BadFile{"unknown-module-key.toml", "3:10: modules.smtp.timeot: unknown key"},
+        BadFile{"unknown-top-level-key.toml", "1:18: scrape_timeout: unknown key"},
+        BadFile{"port-out-of-range.toml", "2:8: modules.smtp.port: must be between 1 and 65535"},
+        BadFile{"port-not-integer.toml", "2:8: modules.smtp.port: expected an integer"},
+        BadFile{"invalid-timeout.toml",
+                "2:11: modules.smtp.timeout: invalid duration \"10\" (use e.g. \"500ms\", \"10s\", \"1m\")"},
+        BadFile{"negative-timeout.toml",
+                "2:11: modules.smtp.timeout: invalid duration \"-1s\" (use e.g. \"500ms\", \"10s\", \"1m\")"},
+        BadFile{"zero-timeout.toml", "2:11: modules.smtp.timeout: must be greater than 0"},
+        BadFile{"invalid-ip-protocol.toml",
+                "2:15: modules.smtp.ip_protocol: invalid value \"ipv4\" (expected one of: ip4, ip6)"},
+        BadFile{"ip-protocol-fallback-not-boolean.toml",
+                "2:24: modules.smtp.ip_protocol_fallback: expected a boolean"},
+        BadFile{"invalid-expect-banner-code.toml",
+                "2:22: modules.smtp.expect_banner_code: must be an SMTP reply code (200-599)"},
+        BadFile{"invalid-ehlo-name.toml",
+                "2:13: modules.smtp.ehlo_name: must be a host name or address literal "
+                "(letters, digits, '.', '-', '_', '[', ']', ':')"},
+        BadFile{"invalid-module-name.toml",
+                "1:1: modules.smtp banner: module names may use only letters, digits, '_' and '-' (at most 64)"},
+        BadFile{"no-modules.toml", "1:1: modules: no module defined (add a [modules.NAME] table)"},
+        BadFile{"toml-syntax-error.toml", "2:8: Error while parsing value: could not determine value type"},
+        BadFile{"module-not-a-table.toml", "2:8: modules.smtp: expected a table"},
+        BadFile{"modules-not-a-table.toml", "1:11: modules: expected a table"},
+        BadFile{"invalid-tls-version.toml",
+                "2:15: modules.smtp.tls_config.min_version: invalid value \"TLS1.2\" "
+                "(expected one of: TLS10, TLS11, TLS12, TLS13)"},
+        BadFile{"tls-min-version-above-max.toml",
+                "3:15: modules.smtp.tls_config.max_version: must not be lower than min_version"},
+        BadFile{"tls-ca-file-missing.toml",
+                "2:11: modules.smtp.tls_config.ca_file: cannot read \"/nonexistent/ca.pem\": "
+                "No such file or directory"},
+        BadFile{"tls-key-without-cert.toml",
+                "2:12: modules.smtp.tls_config.key_file: cert_file and key_file must be given together"},
+        BadFile{"unknown-tls-config-key.toml", "2:10: modules.smtp.tls_config.verify: unknown key"}),
+    [](const testing::TestParamInfo<BadFile>& info) {
+      std::string name = info.param.file.substr(0, info.param.file.find('.'));
+      for (char& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
+
+TEST(LoadFile, GoodFileWithEveryKey) {
+  const std::string path = kDir + "/good.toml";
+  Config config = load_file(path);
+  EXPECT_EQ(config.source, path);
+  ASSERT_EQ(config.modules.size(), 4u);
+  for (const char* name : {"mx", "submission-v6_only", "opportunistic", "defaults"})
+    ASSERT_TRUE(config.modules.contains(name)) << name;
+
+  const Module& mx = config.modules.at("mx");
+  EXPECT_EQ(mx.port, 2525);
+  EXPECT_EQ(mx.tls, TlsMode::starttls);
+  EXPECT_EQ(mx.timeout, 150s);
+  EXPECT_EQ(mx.ehlo_name, "probe.example.org");
+  EXPECT_EQ(mx.expect_banner_code, 554);
+  EXPECT_EQ(mx.ip_protocol, IpProtocol::ip4);
+  EXPECT_FALSE(mx.ip_protocol_fallback);
+  EXPECT_EQ(mx.tls_config.server_name, "mx.example.org");
+  EXPECT_TRUE(mx.tls_config.insecure_skip_verify);
+  EXPECT_EQ(mx.tls_config.min_version, TlsVersion::tls12);
+  EXPECT_EQ(mx.tls_config.max_version, TlsVersion::tls13);
+  EXPECT_EQ(mx.tls_config.ciphers, "ECDHE+AESGCM:!aNULL");
+  EXPECT_EQ(mx.tls_config.ca_file, "");
+
+  const Module& sub = config.modules.at("submission-v6_only");
+  EXPECT_EQ(sub.port, 465);
+  EXPECT_EQ(sub.tls, TlsMode::implicit);
+  EXPECT_EQ(sub.timeout, 500ms);
+  EXPECT_EQ(sub.ehlo_name, "[IPv6:2001:db8::10]");
+  EXPECT_EQ(sub.expect_banner_code, 220);
+  EXPECT_EQ(sub.ip_protocol, IpProtocol::ip6);
+  EXPECT_TRUE(sub.ip_protocol_fallback);
+
+  Module opportunistic;
+  opportunistic.tls = TlsMode::opportunistic;
+  opportunistic.tls_config.min_version = TlsVersion::tls10;
+  EXPECT_EQ(fields(config.modules.at("opportunistic")), fields(opportunistic));
+  EXPECT_EQ(fields(config.modules.at("defaults")), fields(Module{}));
+}
+
+// File keys must name readable files: any file of the test tree will do.
+std::string tls_files_toml() {
+  const std::string file = kDir + "/good.toml";
+  return "[modules.client_cert.tls_config]\nca_file = \"" + file + "\"\ncert_file = \"" + file +
+         "\"\nkey_file = \"" + file + "\"\n";
+}
+
+TEST(LoadString, TlsFiles) {
+  const Config config = load_string(tls_files_toml(), "inline");
+  const TlsConfig& t = config.modules.at("client_cert").tls_config;
+  EXPECT_EQ(t.ca_file, kDir + "/good.toml");
+  EXPECT_EQ(t.cert_file, kDir + "/good.toml");
+  EXPECT_EQ(t.key_file, kDir + "/good.toml");
+}
+
+TEST(LoadString, NamesTheSourceInErrors) {
+  try {
+    load_string("[modules.a]\nport = 0\n", "inline");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "inline:2:8: modules.a.port: must be between 1 and 65535");
+  }
+  Config config = load_string("[modules.a]\nport = 65535\n", "inline");
+  EXPECT_EQ(config.source, "inline");
+  EXPECT_EQ(config.modules.at("a").port, 65535);
+}
+
+TEST(LoadFile, MissingFile) {
+  const std::string path = kDir + "/does-not-exist.toml";
+  EXPECT_EQ(load_error(path), path + ": cannot open: No such file or directory");
+}
+
+TEST(DefaultConfig, BuiltInModules) {
+  Config config = default_config();
+  EXPECT_EQ(config.source, "<built-in defaults>");
+  ASSERT_EQ(config.modules.size(), 4u);
+  for (const auto& [name, port, tls] : {std::tuple{"smtp_banner", 25, TlsMode::none},
+                                        {"smtp_starttls", 25, TlsMode::starttls},
+                                        {"submission", 587, TlsMode::starttls},
+                                        {"smtps", 465, TlsMode::implicit}}) {
+    ASSERT_TRUE(config.modules.contains(name)) << name;
+    Module expected;
+    expected.port = static_cast<std::uint16_t>(port);
+    expected.tls = tls;
+    EXPECT_EQ(fields(config.modules.at(name)), fields(expected)) << name;
+  }
+  const Module defaults;
+  EXPECT_EQ(defaults.timeout, 10s);
+  EXPECT_EQ(defaults.ehlo_name, "");
+  EXPECT_EQ(defaults.expect_banner_code, 220);
+  EXPECT_EQ(defaults.ip_protocol, IpProtocol::ip6);
+  EXPECT_TRUE(defaults.ip_protocol_fallback);
+  EXPECT_FALSE(defaults.tls_config.insecure_skip_verify);
+  EXPECT_FALSE(defaults.tls_config.min_version.has_value());
+}
+
+TEST(ToToml, RendersEveryKey) {
+  Module m;
+  m.port = 2525;
+  m.tls = TlsMode::starttls;
+  m.timeout = 90s;
+  m.ehlo_name = "probe.example.org";
+  m.ip_protocol = IpProtocol::ip4;
+  m.ip_protocol_fallback = false;
+  m.tls_config.server_name = "mx\"quoted\\name";
+  m.tls_config.max_version = TlsVersion::tls12;
+  toml::table t = toml::parse(to_toml("mx", m));
+  std::ostringstream rendered;
+  rendered << t;
+  EXPECT_EQ(t.size(), 1u) << rendered.str();
+  EXPECT_EQ(t["modules"].as_table()->size(), 1u) << rendered.str();
+  const auto mx = t["modules"]["mx"];
+  EXPECT_EQ(mx["port"].value<int>(), 2525);
+  EXPECT_EQ(mx["tls"].value<std::string>(), "starttls");
+  EXPECT_EQ(mx["timeout"].value<std::string>(), "1m30s");
+  EXPECT_EQ(mx["ehlo_name"].value<std::string>(), "probe.example.org");
+  EXPECT_EQ(mx["expect_banner_code"].value<int>(), 220);
+  EXPECT_EQ(mx["ip_protocol"].value<std::string>(), "ip4");
+  EXPECT_EQ(mx["ip_protocol_fallback"].value<bool>(), false);
+  EXPECT_EQ(mx["tls_config"]["server_name"].value<std::string>(), "mx\"quoted\\name");
+  EXPECT_EQ(mx["tls_config"]["max_version"].value<std::string>(), "TLS12");
+  EXPECT_EQ(mx["tls_config"]["insecure_skip_verify"].value<bool>(), false);
+  // Unset values are left out: `ehlo_name = ""` (this host's FQDN) or an empty path would not load.
+  for (const char* key : {"ca_file", "cert_file", "key_file", "min_version", "ciphers"})
+    EXPECT_FALSE(mx["tls_config"][key]) << key;
+  EXPECT_FALSE(toml::parse(to_toml("d", Module{}))["modules"]["d"]["ehlo_name"]);
+}
+
+class ToTomlRoundTrip : public testing::TestWithParam<std::string> {};
+
+TEST_P(ToTomlRoundTrip, ParsesBackToTheSameModules) {
+  Config original = GetParam() == "default"  ? default_config()
+                    : GetParam() == "files" ? load_string(tls_files_toml(), "inline")
+                                             : load_file(kDir + "/good.toml");
+  const std::string text = to_toml(original);
+  EXPECT_EQ(text.rfind("# source: " + original.source + "\n", 0), 0u) << text;
+  Config parsed;
+  ASSERT_NO_THROW(parsed = load_string(text, "round-trip")) << text;
+  ASSERT_EQ(parsed.modules.size(), original.modules.size()) << text;
+  for (const auto& [name, module] : original.modules) {
+    ASSERT_TRUE(parsed.modules.contains(name)) << name;
+    EXPECT_EQ(fields(parsed.modules.at(name)), fields(module)) << name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, ToTomlRoundTrip, testing::Values("default", "good", "files"));
+
+}  // namespace
+}  // namespace smtp_exporter::config
