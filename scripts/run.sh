@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DSMTP_EXPORTER_TESTS=OFF
-exec build/smtp_exporter "$@"
+# Its own build tree: the test build (build/) has other settings.
+scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DSMTP_EXPORTER_TESTS=OFF
+exec build-release/smtp_exporter "$@"

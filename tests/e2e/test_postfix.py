@@ -10,6 +10,7 @@ One test:  ... tests/e2e/test_postfix.py --exporter BIN SmtpBannerAgainstPostfix
 import argparse
 import os
 import sys
+import time
 import unittest
 import urllib.parse
 
@@ -22,6 +23,19 @@ EXPECTED_EXTENSIONS = ("PIPELINING", "SIZE", "8BITMIME", "STARTTLS", "ENHANCEDST
                        "SMTPUTF8", "CHUNKING")
 
 
+_POSTFIX = None
+
+
+def shared_postfix():
+    """One Postfix for the whole module (it takes seconds to start), stopped at the end."""
+    global _POSTFIX
+    if _POSTFIX is None:
+        _POSTFIX = Postfix()
+        _POSTFIX.start()
+        unittest.addModuleCleanup(_POSTFIX.stop)
+    return _POSTFIX
+
+
 def select(samples, name, **labels):
     """The (labels, value) of every sample called `name` whose labels include `labels`."""
     return [(l, v) for n, l, v in samples
@@ -30,8 +44,12 @@ def select(samples, name, **labels):
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance "
                      "(its master runs as root); run as root to test against Postfix")
-class SmtpBannerAgainstPostfix(unittest.TestCase):
-    """The built-in module smtp_banner (no config file) against Postfix's plain SMTP port."""
+class PostfixTestCase(unittest.TestCase):
+    """Starts the shared Postfix and an exporter with config_text() (None: built-in modules)."""
+
+    @classmethod
+    def config_text(cls):
+        return None
 
     @classmethod
     def setUpClass(cls):
@@ -41,10 +59,8 @@ class SmtpBannerAgainstPostfix(unittest.TestCase):
             raise RuntimeError("no exporter binary: pass --exporter PATH or set SMTP_EXPORTER_BIN")
         if not os.access(binary, os.X_OK):   # before spending seconds on Postfix
             raise RuntimeError(f"exporter binary {binary!r} does not exist or is not executable")
-        cls.postfix = Postfix()
-        cls.postfix.start()
-        cls.addClassCleanup(cls.postfix.stop)
-        cls.exporter = Exporter(binary)
+        cls.postfix = shared_postfix()
+        cls.exporter = Exporter(binary, config_text=cls.config_text())
         cls.exporter.start()
         # Exporter.stop raises if the exporter does not exit with 0 within 2 s of SIGTERM:
         # that is reported as an error of this class.
@@ -72,6 +88,11 @@ class SmtpBannerAgainstPostfix(unittest.TestCase):
         found = select(samples, name, **labels)
         self.assertEqual(len(found), 1, f"expected one {name}{labels or ''}, got {found}\n{body}")
         return found[0][1]
+
+
+
+class SmtpBannerAgainstPostfix(PostfixTestCase):
+    """The built-in module smtp_banner (no config file) against Postfix's plain SMTP port."""
 
     def test_probe_success_metrics(self):
         samples, body = self.probe_ok(self.target)
@@ -130,6 +151,88 @@ class SmtpBannerAgainstPostfix(unittest.TestCase):
         self.assertIn("EHLO", body)        # a line we sent
         self.assertIn("220", body)         # the greeting we received
         self.assertIn("probe_success", body)
+
+
+class TlsAgainstPostfix(PostfixTestCase):
+    """STARTTLS (port 25 style) and implicit TLS (port 465 style) with Postfix's certificate,
+    issued by the harness' CA for mail.example.test and 127.0.0.1."""
+
+    @classmethod
+    def config_text(cls):
+        ca = cls.postfix.ca_file
+        return f"""
+[modules.smtp_banner]
+port = 25
+
+[modules.starttls]
+tls = "starttls"
+[modules.starttls.tls_config]
+ca_file = "{ca}"
+server_name = "mail.example.test"
+
+[modules.implicit]
+tls = "implicit"
+[modules.implicit.tls_config]
+ca_file = "{ca}"
+
+[modules.system_cas]
+tls = "starttls"
+"""
+
+    def assert_certificate(self, samples, body):
+        not_after = self.postfix.cert_not_after
+        self.assertEqual(self.value(samples, "probe_ssl_earliest_cert_expiry", body), not_after)
+        days = self.value(samples, "probe_smtp_tls_days_to_expiry", body)
+        self.assertAlmostEqual(days, (not_after - time.time()) / 86400, delta=0.01)
+        info = select(samples, "probe_ssl_last_chain_info")
+        self.assertEqual(len(info), 1, body)
+        self.assertEqual(info[0][0]["subject"], "CN=mail.example.test")
+        self.assertRegex(info[0][0]["fingerprint_sha256"], r"^[0-9a-f]{64}$")
+        self.assertEqual(self.value(samples, "probe_smtp_tls_established", body), 1)
+        self.assertEqual(len(select(samples, "probe_tls_version_info")), 1, body)
+        self.assertEqual(len(select(samples, "probe_tls_cipher_info")), 1, body)
+
+    def test_starttls_reports_the_certificate(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.smtp_port}", module="starttls")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_verified", body), 1)
+        self.assertEqual(self.value(samples, "probe_smtp_starttls_offered", body), 1)
+        self.assert_certificate(samples, body)
+        phases = {l.get("phase") for l, _ in select(samples, "probe_smtp_duration_seconds")}
+        self.assertLessEqual({"starttls", "tls", "ehlo"}, phases, body)
+        # After STARTTLS the extensions are those of the second EHLO: no STARTTLS any more.
+        self.assertEqual(select(samples, "probe_smtp_ehlo_extension_info", extension="STARTTLS"), [], body)
+
+    def test_implicit_tls_reports_the_certificate(self):
+        # Verified against the IP SAN: the target is an address and no hostname is given.
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.smtps_port}", module="implicit")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_verified", body), 1)
+        self.assert_certificate(samples, body)
+
+    def test_submission_offers_auth_only_after_tls(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.submission_port}", module="starttls")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_auth_before_tls", body), 0)
+        self.assertEqual(self.value(samples, "probe_smtp_auth_mechanism_info", body, mechanism="PLAIN"), 1)
+
+    def test_hostname_parameter_overrides_the_verification_name(self):
+        status, _, body = self.probe(f"127.0.0.1:{self.postfix.smtps_port}", module="implicit",
+                                     hostname="wrong.example.test")
+        samples = parse_metrics(body)
+        self.assertEqual(self.value(samples, "probe_success", body), 0)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_verify_info", body, reason="hostname_mismatch"), 1)
+        self.assertEqual(self.value(samples, "probe_smtp_failure_info", body, stage="tls",
+                                    reason="certificate_error"), 1)
+
+    def test_untrusted_certificate_fails_but_keeps_its_facts(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.smtp_port}", module="system_cas")
+        self.assertEqual(self.value(samples, "probe_success", body), 0)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_verified", body), 0)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_verify_info", body, reason="unknown_ca"), 1)
+        self.assertEqual(self.value(samples, "probe_smtp_failure_info", body, stage="starttls",
+                                    reason="certificate_error"), 1)
+        self.assert_certificate(samples, body)
 
 
 if __name__ == "__main__":
