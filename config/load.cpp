@@ -20,6 +20,11 @@ Config from_table(const toml::table& root, const std::string& source) {
   Config config;
   config.source = source;
   TableReader top(root, "", source);
+  if (const toml::table* dns = top.table("dns")) {
+    TableReader dns_reader(*dns, "dns", source);
+    config.dns = read_dns(dns_reader, {}, "servers", "timeout", "tries");
+    dns_reader.finish();
+  }
   if (const toml::table* modules = top.table("modules")) {
     TableReader modules_reader(*modules, "modules", source);
     for (const auto& [name, node] : *modules) {
@@ -27,7 +32,7 @@ Config from_table(const toml::table& root, const std::string& source) {
       if (!valid_module_name(key))
         modules_reader.fail(key, "module names may use only letters, digits, '_' and '-' (at most 64)");
       const toml::table* table = modules_reader.table(key);
-      config.modules.emplace(key, read_module(*table, "modules." + key, source));
+      config.modules.emplace(key, read_module(*table, "modules." + key, source, config.dns));
     }
     modules_reader.finish();
   }

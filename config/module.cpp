@@ -1,4 +1,6 @@
 // One [modules.NAME] table: its keys, their checks, and its TOML rendering.
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +78,7 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
                                                                      {"ip6", IpProtocol::ip6}};
 
+
 }  // namespace
 
 std::string_view to_string(TlsMode mode) {
@@ -96,9 +99,58 @@ std::string_view to_string(IpProtocol protocol) {
   return "unknown";
 }
 
-Module read_module(const toml::table& table, const std::string& path, const std::string& file) {
+namespace {
+
+// "IP", "IP:PORT" or "[IPV6]:PORT", as c-ares takes them.
+bool valid_dns_server(const std::string& s) {
+  auto is_ip = [](const std::string& text, int family) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(family, text.c_str(), buf) == 1;
+  };
+  auto valid_port = [](const std::string& p) {
+    return !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos &&
+           std::stoul(p) >= 1 && std::stoul(p) <= 65535;
+  };
+  if (s.starts_with("[")) {
+    auto close = s.find(']');
+    if (close == std::string::npos || !is_ip(s.substr(1, close - 1), AF_INET6)) return false;
+    return close + 1 == s.size() || (s[close + 1] == ':' && valid_port(s.substr(close + 2)));
+  }
+  if (is_ip(s, AF_INET6)) return true;
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return is_ip(s, AF_INET);
+  return is_ip(s.substr(0, colon), AF_INET) && valid_port(s.substr(colon + 1));
+}
+
+}  // namespace
+
+DnsConfig read_dns(TableReader& reader, DnsConfig dns, std::string_view servers_key, std::string_view timeout_key,
+                   std::string_view tries_key) {
+  if (auto servers = reader.strings(servers_key)) {
+    for (const auto& s : *servers)
+      if (!valid_dns_server(s))
+        reader.fail(servers_key, "\"" + s + "\" is not IP, IP:PORT or [IPV6]:PORT");
+    dns.servers = *servers;
+  }
+  if (auto timeout = reader.string(timeout_key)) {
+    auto d = parse_duration(*timeout);
+    if (!d || *d <= Duration::zero())
+      reader.fail(timeout_key, "invalid duration \"" + *timeout + "\" (use e.g. \"500ms\", \"2s\")");
+    dns.timeout = *d;
+  }
+  if (auto tries = reader.integer(tries_key)) {
+    if (*tries < 1 || *tries > 10) reader.fail(tries_key, "must be between 1 and 10");
+    dns.tries = static_cast<int>(*tries);
+  }
+  return dns;
+}
+
+Module read_module(const toml::table& table, const std::string& path, const std::string& file,
+                   const DnsConfig& dns_defaults) {
   TableReader reader(table, path, file);
   Module m;
+  m.dns = read_dns(reader, dns_defaults, "dns_servers", "dns_timeout", "dns_tries");
+  if (auto mx = reader.boolean("mx")) m.mx = *mx;
   if (auto port = reader.integer("port")) {
     if (*port < 1 || *port > 65535) reader.fail("port", "must be between 1 and 65535");
     m.port = static_cast<std::uint16_t>(*port);
@@ -144,6 +196,15 @@ std::string to_toml(const std::string& name, const Module& m) {
                      {"ip_protocol", std::string(to_string(m.ip_protocol))},
                      {"ip_protocol_fallback", m.ip_protocol_fallback}};
   if (!m.ehlo_name.empty()) module.insert("ehlo_name", m.ehlo_name);
+  module.insert("mx", m.mx);
+  // The resolved dns settings ([dns] with the module's dns_* applied).
+  if (!m.dns.servers.empty()) {
+    toml::array servers;
+    for (const auto& s : m.dns.servers) servers.push_back(s);
+    module.insert("dns_servers", std::move(servers));
+  }
+  if (m.dns.timeout > Duration::zero()) module.insert("dns_timeout", format_duration(m.dns.timeout));
+  if (m.dns.tries > 0) module.insert("dns_tries", m.dns.tries);
   const TlsConfig& t = m.tls_config;
   toml::table tls{{"insecure_skip_verify", t.insecure_skip_verify}};
   for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"server_name", t.server_name},

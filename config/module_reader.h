@@ -6,7 +6,15 @@
 
 namespace smtp_exporter::config {
 
+class TableReader;
+
 // Reads and validates one [modules.NAME] table; throws ConfigError.
-Module read_module(const toml::table& table, const std::string& path, const std::string& file);
+Module read_module(const toml::table& table, const std::string& path, const std::string& file,
+                   const DnsConfig& dns_defaults);
+
+// Reads the dns settings of `reader`'s table under the given key names,
+// starting from `defaults`.
+DnsConfig read_dns(TableReader& reader, DnsConfig defaults, std::string_view servers_key,
+                   std::string_view timeout_key, std::string_view tries_key);
 
 }  // namespace smtp_exporter::config

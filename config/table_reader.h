@@ -3,6 +3,7 @@
 #pragma once
 
 #include <set>
+#include <vector>
 #include <string>
 #include <toml++/toml.h>
 
@@ -19,6 +20,19 @@ class TableReader {
   std::optional<std::int64_t> integer(std::string_view key) { return typed<std::int64_t>(key, "an integer"); }
   std::optional<std::string> string(std::string_view key) { return typed<std::string>(key, "a string"); }
   std::optional<bool> boolean(std::string_view key) { return typed<bool>(key, "a boolean"); }
+  std::optional<std::vector<std::string>> strings(std::string_view key) {
+    const toml::node* node = mark(key);
+    if (!node) return std::nullopt;
+    const toml::array* array = node->as_array();
+    if (!array) fail(key, "expected an array of strings");
+    std::vector<std::string> out;
+    for (const auto& element : *array) {
+      auto value = element.value_exact<std::string>();
+      if (!value) fail(key, "expected an array of strings");
+      out.push_back(*value);
+    }
+    return out;
+  }
   const toml::table* table(std::string_view key) {
     const toml::node* node = mark(key);
     if (!node) return nullptr;

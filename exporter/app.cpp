@@ -149,7 +149,11 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   auto module = cfg->modules.find(module_name);
   if (module == cfg->modules.end())
     co_return text(400, "unknown module \"" + json_escape(module_name) + "\"");
-  auto target = parse_target(target_param->second, error);
+  // "mx:DOMAIN" (or a module with mx = true): the target is a mail domain.
+  std::string_view target_text = target_param->second;
+  bool mx = module->second.mx || target_text.starts_with("mx:");
+  if (target_text.starts_with("mx:")) target_text.remove_prefix(3);
+  auto target = parse_target(target_text, error);
   if (!target) co_return text(400, "invalid target: " + error);
   auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
   auto timeout = probe_timeout(module->second.timeout, header == request.headers.end() ? nullptr : &header->second,
@@ -166,7 +170,8 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
 
   auto tls = current->tls.find(module_name);
   probes::ProbeRequest probe_request{target->host, target->port.value_or(module->second.port), module->second,
-                                     *timeout, tls == current->tls.end() ? nullptr : tls->second, server_name};
+                                     *timeout, tls == current->tls.end() ? nullptr : tls->second, server_name, mx,
+                                     ""};
   probes::ProbeResult result;
   {
     InFlight guard(metrics.in_flight());

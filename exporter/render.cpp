@@ -28,6 +28,13 @@ class Metrics {
   prometheus::Registry registry_;
 };
 
+// The earliest notAfter of a non-empty chain.
+double earliest(const std::vector<probes::Certificate>& chain) {
+  std::int64_t t = chain.front().not_after;
+  for (const auto& c : chain) t = std::min(t, c.not_after);
+  return static_cast<double>(t);
+}
+
 // Names and meanings shared with blackbox_exporter where they exist
 // (probe_ssl_*, probe_tls_*), so existing certificate alerts keep working.
 void render_tls(Metrics& m, const probes::ProbeResult& r) {
@@ -49,11 +56,6 @@ void render_tls(Metrics& m, const probes::ProbeResult& r) {
     for (const auto& reason : tls.verify_errors) why.Add({{"reason", reason}}).Set(1);
   }
   if (tls.presented_chain.empty()) return;
-  auto earliest = [](const std::vector<probes::Certificate>& chain) {
-    std::int64_t t = chain.front().not_after;
-    for (const auto& c : chain) t = std::min(t, c.not_after);
-    return static_cast<double>(t);
-  };
   m.set("probe_ssl_earliest_cert_expiry", "Earliest notAfter of the presented certificate chain, Unix seconds.",
         earliest(tls.presented_chain));
   const auto& last_chain = tls.verified_chain.empty() ? tls.presented_chain : tls.verified_chain;
@@ -72,6 +74,51 @@ void render_tls(Metrics& m, const probes::ProbeResult& r) {
           *tls.leaf_days_to_expiry);
 }
 
+// Mail domain probes: the MX set, the aggregate, and one series per host
+// address labelled {mx, ip}.
+void render_mx(Metrics& m, const probes::ProbeResult& r) {
+  const probes::MxInfo& mx = *r.mx;
+  m.set("probe_smtp_mx_records", "Number of MX records of the domain.", static_cast<double>(mx.records.size()));
+  if (!mx.records.empty()) {
+    auto& info = m.family("probe_smtp_mx_info", "One series per MX record of the domain.");
+    for (const auto& rec : mx.records)
+      info.Add({{"exchange", rec.exchange.empty() ? "." : rec.exchange}, {"preference", std::to_string(rec.preference)}})
+          .Set(1);
+  }
+  m.set("probe_smtp_mx_implicit", "Whether the domain has no MX and its own address was used (RFC 5321 5.1).",
+        mx.implicit ? 1 : 0);
+  m.set("probe_smtp_mx_null", "Whether the domain publishes a null MX (RFC 7505): it accepts no mail.",
+        mx.null_mx ? 1 : 0);
+  m.set("probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.", mx.reachable);
+  if (r.mx_hosts.empty()) return;
+  auto& success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
+  auto& latency = m.family("probe_smtp_mx_host_banner_latency_seconds",
+                           "Greeting latency of this MX host address in seconds.");
+  auto& expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry",
+                          "Earliest certificate notAfter presented by this MX host address, Unix seconds.");
+  auto& failure = m.family("probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.");
+  std::optional<double> soonest;
+  for (const auto& h : r.mx_hosts) {
+    prometheus::Labels labels{{"mx", h.exchange}, {"ip", h.ip}};
+    success.Add(labels).Set(h.result.success ? 1 : 0);
+    if (h.result.banner_latency_seconds) latency.Add(labels).Set(*h.result.banner_latency_seconds);
+    if (h.result.tls && !h.result.tls->presented_chain.empty()) {
+      double t = earliest(h.result.tls->presented_chain);
+      expiry.Add(labels).Set(t);
+      soonest = soonest ? std::min(*soonest, t) : t;
+    }
+    if (h.result.failure) {
+      prometheus::Labels with_reason = labels;
+      with_reason["stage"] = std::string(probes::to_string(h.result.failure->stage));
+      with_reason["reason"] = std::string(probes::to_string(h.result.failure->reason));
+      failure.Add(with_reason).Set(1);
+    }
+  }
+  if (soonest)
+    m.set("probe_ssl_earliest_cert_expiry", "Earliest notAfter of the presented certificate chain, Unix seconds.",
+          *soonest);
+}
+
 }  // namespace
 
 std::string render_metrics(const probes::ProbeResult& r) {
@@ -82,8 +129,8 @@ std::string render_metrics(const probes::ProbeResult& r) {
   m.set("probe_timeout_seconds", "The deadline applied to this probe in seconds.", r.timeout_seconds);
   m.set("probe_ip_protocol", "IP protocol used for the probe: 4, 6, or 0 when no address was chosen.",
         r.ip_protocol.value_or(0));
-  m.set("probe_dns_lookup_time_seconds", "Time spent resolving the target name in seconds.",
-        r.seconds_in(Stage::resolve).value_or(0));
+  m.set("probe_dns_lookup_time_seconds", "Time spent on DNS (MX and address lookups) in seconds.",
+        r.seconds_in(Stage::resolve).value_or(0) + r.seconds_in(Stage::mx).value_or(0));
 
   auto& phases = m.family("probe_smtp_duration_seconds", "Duration of each SMTP probe phase in seconds.");
   for (const auto& [stage, seconds] : r.stage_seconds)
@@ -111,6 +158,7 @@ std::string render_metrics(const probes::ProbeResult& r) {
           r.helo_fallback ? 1 : 0);
 
   render_tls(m, r);
+  if (r.mx) render_mx(m, r);
 
   if (r.failure)
     m.family("probe_smtp_failure_info", "The stage and reason of a failed probe; absent on success.")

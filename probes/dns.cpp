@@ -31,6 +31,10 @@ std::string_view to_string(DnsError e) {
   return "other";
 }
 
+DnsOptions dns_options(const config::DnsConfig& config) {
+  return {config.servers, config.timeout, config.tries};
+}
+
 namespace {
 
 DnsError classify(int status) {

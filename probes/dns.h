@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "smtp_exporter/config.h"
+
 namespace smtp_exporter::probes {
 
 enum class DnsError { none, nxdomain, nodata, servfail, refused, timeout, cancelled, other };
@@ -24,6 +26,8 @@ struct DnsOptions {
   std::chrono::milliseconds timeout{0};  // first try; c-ares doubles it on each retry. 0: resolv.conf's
   int tries = 0;                          // 0: resolv.conf's
 };
+
+DnsOptions dns_options(const config::DnsConfig& config);
 
 struct AddressLookup {
   DnsError error = DnsError::none;

@@ -4,6 +4,7 @@ namespace smtp_exporter::probes {
 
 std::string_view to_string(Stage stage) {
   switch (stage) {
+    case Stage::mx: return "mx";
     case Stage::resolve: return "resolve";
     case Stage::connect: return "connect";
     case Stage::tls: return "tls";
@@ -28,6 +29,8 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::closed: return "closed";
     case FailureReason::protocol_error: return "protocol_error";
     case FailureReason::unexpected_code: return "unexpected_code";
+    case FailureReason::null_mx: return "null_mx";
+    case FailureReason::no_reachable_mx: return "no_reachable_mx";
     case FailureReason::not_offered: return "not_offered";
     case FailureReason::tls_error: return "tls_error";
     case FailureReason::certificate_error: return "certificate_error";

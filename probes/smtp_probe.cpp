@@ -22,6 +22,7 @@
 
 #include "dns.h"
 #include "ehlo.h"
+#include "mx_probe.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
 #include "tls.h"
@@ -159,14 +160,14 @@ class Conversation {
     auto started = Clock::now();
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
-    auto literal = asio::ip::make_address(request_.host, ec);
+    auto literal = asio::ip::make_address(request_.address.empty() ? request_.host : request_.address, ec);
     if (!ec) {
       endpoints.emplace_back(literal, request_.port);
       timed(Stage::resolve, started);  // an address literal needs no lookup
     } else {
       note(LogEntry::Kind::info, "Resolving " + request_.host);
       try {
-        io_->dns = std::make_unique<DnsResolver>(io_->socket.get_executor(), DnsOptions{});
+        io_->dns = std::make_unique<DnsResolver>(io_->socket.get_executor(), dns_options(request_.module.dns));
       } catch (const std::exception& e) {
         co_return fail(Stage::resolve, FailureReason::dns_error, e.what());
       }
@@ -433,10 +434,14 @@ class Conversation {
 }  // namespace
 
 asio::awaitable<ProbeResult> run_probe(const ProbeRequest& request) {
+  if (request.mx) co_return co_await run_mx_probe(request);
+  co_return co_await run_host_probe(request);
+}
+
+asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   auto started = Clock::now();
   auto io = std::make_shared<Io>(co_await asio::this_coro::executor);
   io->arm(request.timeout, io);
-  double timeout_seconds = std::chrono::duration<double>(request.timeout).count();
   Conversation conversation(request, io);
   co_await conversation.run();
   io->deadline.cancel();
@@ -444,14 +449,17 @@ asio::awaitable<ProbeResult> run_probe(const ProbeRequest& request) {
   io->socket.close(ignored);
 
   ProbeResult result = std::move(conversation.result);
+  finish(result, started, request.timeout);
+  co_return result;
+}
+
+void finish(ProbeResult& result, Clock::time_point started, std::chrono::milliseconds timeout) {
   result.success = !result.failure;
-  result.timeout_seconds = timeout_seconds;
+  result.timeout_seconds = std::chrono::duration<double>(timeout).count();
   result.duration_seconds = seconds_since(started);
-  result.log.push_back({std::chrono::system_clock::now(),
-                        result.success ? LogEntry::Kind::info : LogEntry::Kind::error,
+  result.log.push_back({std::chrono::system_clock::now(), result.success ? LogEntry::Kind::info : LogEntry::Kind::error,
                         std::string(result.success ? "Probe succeeded" : "Probe failed") + " after " +
                             std::to_string(result.duration_seconds) + "s"});
-  co_return result;
 }
 
 }  // namespace smtp_exporter::probes

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smtp_exporter::config {
 
@@ -36,6 +37,13 @@ struct TlsConfig {
   std::string ciphers;  // OpenSSL cipher list for TLS 1.2 and below; empty: OpenSSL's default
 };
 
+// Name resolution (c-ares): [dns] for every module, dns_* keys per module.
+struct DnsConfig {
+  std::vector<std::string> servers;  // "IP", "IP:PORT" or "[IPV6]:PORT"; empty: /etc/resolv.conf
+  Duration timeout{0};               // first try, doubled on each retry; 0: resolv.conf's
+  int tries = 0;                     // 0: resolv.conf's
+};
+
 // One probe recipe, selected by `module=NAME` on /probe.
 struct Module {
   std::uint16_t port = 25;
@@ -49,9 +57,13 @@ struct Module {
   // name has no address of the preferred family (blackbox_exporter semantics).
   IpProtocol ip_protocol = IpProtocol::ip6;
   bool ip_protocol_fallback = true;
+  DnsConfig dns;  // [dns] with this module's dns_* keys applied
+  // The target is a mail domain: probe every host of its MX set.
+  bool mx = false;
 };
 
 struct Config {
+  DnsConfig dns;
   std::map<std::string, Module> modules;
   // Where the config came from: a file path, or "<built-in defaults>".
   std::string source;

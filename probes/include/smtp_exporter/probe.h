@@ -1,5 +1,7 @@
-// Runs one SMTP probe on the caller's executor: resolve, connect, greeting,
-// EHLO (HELO fallback), QUIT, all bounded by one deadline.
+// Runs one SMTP probe on the caller's executor: resolve, connect, TLS,
+// greeting, EHLO (HELO fallback), STARTTLS, QUIT, all bounded by one
+// deadline; or, for a mail domain (request.mx), that probe against every
+// host of its MX set at once.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
@@ -25,6 +27,12 @@ struct ProbeRequest {
   // tls_config.server_name and the target host (&hostname= on /probe).
   std::shared_ptr<TlsContext> tls_context;
   std::string server_name;
+  // `host` is a mail domain: probe every address of every host of its MX
+  // set (module.mx, or a target written mx:DOMAIN).
+  bool mx = false;
+  // Connect to this IP address instead of resolving `host` (which still
+  // names the server for TLS). Used for the hosts of an MX set.
+  std::string address;
 };
 
 // Never throws for network trouble: every failure is in the result.

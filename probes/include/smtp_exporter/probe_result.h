@@ -16,7 +16,7 @@ namespace smtp_exporter::probes {
 // the `phase` label of probe_smtp_duration_seconds. `tls` is the handshake
 // (right after connect with implicit TLS, after STARTTLS otherwise);
 // `starttls` is the STARTTLS command, whose failures include its handshake.
-enum class Stage { resolve, connect, tls, banner, ehlo, starttls, quit };
+enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
@@ -31,6 +31,8 @@ enum class FailureReason {
   closed,           // the server closed (or reset) the connection
   protocol_error,   // the bytes received are not a valid SMTP reply
   unexpected_code,  // a valid reply with a code other than the expected one
+  null_mx,          // the domain says it accepts no mail (MX 0 ".", RFC 7505)
+  no_reachable_mx,  // no host of the MX set could be connected to
   not_offered,      // STARTTLS required but not advertised in EHLO
   tls_error,        // the TLS handshake failed
   certificate_error,  // the handshake worked but the certificate did not verify
@@ -82,6 +84,20 @@ struct LogEntry {
   std::string text;  // printable; never holds a secret
 };
 
+struct MxHost;
+
+// What the MX lookup of a mail domain found, and what each host did.
+struct MxInfo {
+  struct Record {
+    std::string exchange;
+    int preference = 0;
+  };
+  std::vector<Record> records;  // sorted by preference, then name
+  bool implicit = false;  // no MX: the domain's own addresses (RFC 5321 §5.1)
+  bool null_mx = false;   // MX 0 "." (RFC 7505): no mail accepted
+  int reachable = 0;      // hosts with at least one address that accepted TCP
+};
+
 struct ProbeResult {
   bool success = false;
   double duration_seconds = 0;
@@ -107,12 +123,24 @@ struct ProbeResult {
   bool tls_established = false;
   std::optional<Failure> failure;
   std::vector<LogEntry> log;
+  // Mail domain probes only: the MX set and one probe per host address.
+  std::optional<MxInfo> mx;
+  std::vector<MxHost> mx_hosts;
 
   std::optional<double> seconds_in(Stage stage) const {
     for (const auto& [s, seconds] : stage_seconds)
       if (s == stage) return seconds;
     return std::nullopt;
   }
+};
+
+// One address of one MX host, probed like any single target.
+struct MxHost {
+  std::string exchange;
+  int preference = 0;
+  std::string ip;
+  bool reachable = false;  // TCP connected (whatever happened next)
+  ProbeResult result;
 };
 
 }  // namespace smtp_exporter::probes

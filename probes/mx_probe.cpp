@@ -1,0 +1,212 @@
+// A mail domain as the mail system sees it: MX lookup (RFC 5321 §5.1, with
+// the implicit MX and the null MX of RFC 7505), then every address of every
+// MX host probed at once within the one deadline.
+#include "mx_probe.h"
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+
+#include "dns.h"
+#include "gather.h"
+
+namespace smtp_exporter::probes {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// The resolver and the timer that cancels it at the deadline, shared with
+// the timer's handler (which may run after the probe returned).
+struct Dns {
+  Dns(const asio::any_io_executor& ex, const config::DnsConfig& config)
+      : resolver(ex, dns_options(config)), deadline(ex) {}
+  DnsResolver resolver;
+  asio::steady_timer deadline;
+  bool expired = false;
+};
+
+FailureReason dns_failure(DnsError error, bool expired) {
+  if (expired) return FailureReason::timeout;
+  switch (error) {
+    case DnsError::nxdomain: return FailureReason::nxdomain;
+    case DnsError::nodata: return FailureReason::nodata;
+    case DnsError::servfail: return FailureReason::servfail;
+    case DnsError::refused: return FailureReason::refused;
+    case DnsError::timeout: return FailureReason::timeout;
+    default: return FailureReason::dns_error;
+  }
+}
+
+std::string without_final_dot(std::string name) {
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
+class MxProbe {
+ public:
+  MxProbe(const ProbeRequest& request) : request_(request), deadline_(Clock::now() + request.timeout) {
+    result.mx.emplace();
+  }
+
+  asio::awaitable<void> run() {
+    auto executor = co_await asio::this_coro::executor;
+    note(LogEntry::Kind::info, "Beginning probe of the mail domain " + request_.host + " with a " +
+                                   config::format_duration(request_.timeout) + " deadline");
+    try {
+      dns_ = std::make_shared<Dns>(executor, request_.module.dns);
+    } catch (const std::exception& e) {
+      fail(Stage::mx, FailureReason::dns_error, e.what());
+      co_return;
+    }
+    dns_->deadline.expires_at(deadline_);
+    dns_->deadline.async_wait([weak = std::weak_ptr<Dns>(dns_)](const boost::system::error_code& ec) {
+      auto dns = weak.lock();
+      if (ec || !dns) return;
+      dns->expired = true;
+      dns->resolver.cancel();
+    });
+    std::vector<MxInfo::Record> hosts;
+    if (co_await lookup_mx(hosts)) co_await probe_hosts(hosts);
+    dns_->deadline.cancel();
+  }
+
+  ProbeResult result;
+
+ private:
+  void note(LogEntry::Kind kind, std::string text) {
+    result.log.push_back({std::chrono::system_clock::now(), kind, std::move(text)});
+  }
+
+  void fail(Stage stage, FailureReason reason, std::string detail) {
+    note(LogEntry::Kind::error, std::string(to_string(stage)) + " failed (" + std::string(to_string(reason)) +
+                                    "): " + detail);
+    if (!result.failure) result.failure = Failure{stage, reason, std::move(detail)};
+  }
+
+  void timed(Stage stage, Clock::time_point started) {
+    result.stage_seconds.emplace_back(stage, std::chrono::duration<double>(Clock::now() - started).count());
+  }
+
+  // The hosts to probe: the MX set, or the domain itself when it has none.
+  asio::awaitable<bool> lookup_mx(std::vector<MxInfo::Record>& hosts) {
+    auto started = Clock::now();
+    MxLookup lookup = co_await dns_->resolver.mx(request_.host);
+    timed(Stage::mx, started);
+    MxInfo& mx = *result.mx;
+    if (lookup.error == DnsError::nodata) {
+      mx.implicit = true;  // RFC 5321 §5.1: the domain's own address is its implicit MX
+      note(LogEntry::Kind::info, "No MX records: falling back to the domain's own addresses (implicit MX)");
+      hosts.push_back({request_.host, 0});
+      co_return true;
+    }
+    if (lookup.error != DnsError::none) {
+      fail(Stage::mx, dns_failure(lookup.error, dns_->expired),
+           "MX lookup of " + request_.host + ": " + (dns_->expired ? "deadline exceeded" : lookup.detail));
+      co_return false;
+    }
+    for (const auto& r : lookup.records) mx.records.push_back({without_final_dot(r.exchange), r.preference});
+    std::string listed;
+    for (const auto& r : mx.records) listed += " " + std::to_string(r.preference) + " " + r.exchange;
+    note(LogEntry::Kind::info, "MX records:" + listed);
+    if (mx.records.size() == 1 && mx.records.front().exchange.empty()) {
+      mx.null_mx = true;
+      fail(Stage::mx, FailureReason::null_mx, request_.host + " publishes a null MX: it accepts no mail (RFC 7505)");
+      co_return false;
+    }
+    hosts = mx.records;
+    co_return true;
+  }
+
+  asio::awaitable<void> probe_hosts(const std::vector<MxInfo::Record>& hosts) {
+    auto started = Clock::now();
+    std::vector<AddressLookup> addresses =
+        co_await gather<AddressLookup>(hosts.size(), [&](std::size_t i) { return dns_->resolver.addresses(hosts[i].exchange); });
+    timed(Stage::resolve, started);
+
+    std::vector<ProbeRequest> requests;
+    std::vector<MxHost>& out = result.mx_hosts;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      if (addresses[i].error != DnsError::none)
+        note(LogEntry::Kind::error, "Resolving " + hosts[i].exchange + ": " + addresses[i].detail);
+      for (const auto& address : addresses[i].addresses) {
+        ProbeRequest host = request_;
+        host.mx = false;
+        host.host = hosts[i].exchange;
+        host.address = address.to_string();
+        requests.push_back(std::move(host));
+        out.push_back({hosts[i].exchange, hosts[i].preference, address.to_string(), false, {}});
+      }
+    }
+    if (requests.empty()) {
+      const AddressLookup& first = addresses.front();
+      fail(Stage::resolve, dns_failure(first.error == DnsError::none ? DnsError::nodata : first.error, dns_->expired),
+           "no MX host of " + request_.host + " has an address");
+      co_return;
+    }
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    for (auto& r : requests) r.timeout = std::max(remaining, std::chrono::milliseconds(1));
+    std::vector<ProbeResult> results =
+        co_await gather<ProbeResult>(requests.size(), [&](std::size_t i) { return run_host_probe(requests[i]); });
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      out[i].result = std::move(results[i]);
+      out[i].reachable = out[i].result.seconds_in(Stage::connect) &&
+                         !(out[i].result.failure && out[i].result.failure->stage == Stage::connect);
+      for (auto entry : out[i].result.log) {
+        entry.text = "[" + out[i].exchange + " " + out[i].ip + "] " + entry.text;
+        result.log.push_back(std::move(entry));
+      }
+    }
+    judge();
+  }
+
+  // probe_success: a most-preferred host among those that accepted TCP
+  // works on at least one address. An unreachable primary with a working
+  // backup passes (mail flows through the backup); a reachable but broken
+  // primary fails (senders meet it first).
+  void judge() {
+    const auto& hosts = result.mx_hosts;
+    std::vector<std::string> reachable;
+    const MxHost* best = nullptr;
+    for (const auto& h : hosts) {
+      if (!h.reachable) continue;
+      if (std::find(reachable.begin(), reachable.end(), h.exchange) == reachable.end()) reachable.push_back(h.exchange);
+      if (!best || h.preference < best->preference) best = &h;
+    }
+    result.mx->reachable = static_cast<int>(reachable.size());
+    if (!best) {
+      fail(Stage::connect, FailureReason::no_reachable_mx,
+           "none of the " + std::to_string(hosts.size()) + " MX address(es) accepted a connection");
+      return;
+    }
+    const MxHost* working = nullptr;
+    const MxHost* broken = nullptr;
+    for (const auto& h : hosts) {
+      if (!h.reachable || h.preference != best->preference) continue;
+      if (h.result.success && !working) working = &h;
+      if (!h.result.success && !broken) broken = &h;
+    }
+    if (working) {
+      note(LogEntry::Kind::info, "Most-preferred reachable MX " + working->exchange + " (" + working->ip + ") works");
+      return;
+    }
+    const Failure& f = *broken->result.failure;
+    fail(f.stage, f.reason, broken->exchange + " (" + broken->ip + "): " + f.detail);
+  }
+
+  ProbeRequest request_;
+  Clock::time_point deadline_;
+  std::shared_ptr<Dns> dns_;
+};
+
+}  // namespace
+
+asio::awaitable<ProbeResult> run_mx_probe(const ProbeRequest& request) {
+  auto started = Clock::now();
+  MxProbe probe(request);
+  co_await probe.run();
+  ProbeResult result = std::move(probe.result);
+  finish(result, started, request.timeout);
+  co_return result;
+}
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,96 @@
+"""A real dnsmasq on a free loopback UDP port, authoritative for the zone `test.`, and a
+black-hole resolver address that never answers (for DNS timeouts)."""
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+
+def free_udp_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def dns_query(server, port, name, qtype=1, timeout=0.5):
+    """Send one query; return the response code (0 NOERROR, 3 NXDOMAIN, ...) or None on timeout."""
+    qname = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".") if label) + b"\0"
+    packet = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", qtype, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (server, port))
+        try:
+            reply, _ = s.recvfrom(4096)
+        except socket.timeout:
+            return None
+    return struct.unpack(">H", reply[2:4])[0] & 0x000F
+
+
+class Dnsmasq:
+    """Context manager. `records` are dnsmasq options without the leading "--", e.g.
+    "mx-host=two.test,mx1.two.test,10", "host-record=mx1.two.test,127.0.0.2",
+    "dns-rr=null.test,15,000000". Names under test. that have no record answer NXDOMAIN.
+    Attributes: port, server ("127.0.0.1:PORT", as the exporter's dns_servers take it)."""
+
+    def __init__(self, records):
+        self.records = list(records)
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="smtp-exporter-dnsmasq-")
+        self.log_file = os.path.join(self.dir, "dnsmasq.log")
+        self.port = free_udp_port()
+        argv = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", f"--port={self.port}",
+                "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                "--local=/test/", "--pid-file=", "--log-queries", f"--log-facility={self.log_file}",
+                *[f"--{r}" for r in self.records]]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while dns_query("127.0.0.1", self.port, "ready.test") is None:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dnsmasq exited: {self.process.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("dnsmasq did not answer within 10 s")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)  # stopped by its PID
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process.stderr.close()
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BlackHoleResolver:
+    """A UDP socket on 127.0.0.1 that receives DNS queries and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.server = f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,63 @@
+"""Tiny scripted SMTP servers in threads, for end-to-end tests that need servers on chosen
+loopback addresses (e.g. the hosts of an MX set on 127.0.0.2 and 127.0.0.3)."""
+
+import socket
+import threading
+
+
+class FakeSmtp:
+    """Listens on (host, port); greets with `greeting` and answers EHLO/QUIT politely.
+    greeting="421 ..." makes a reachable but broken server."""
+
+    def __init__(self, host, port, greeting="220 fake.test ESMTP"):
+        self.greeting = greeting
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn):
+        with conn:
+            try:
+                conn.sendall(self.greeting.encode() + b"\r\n")
+                for line in conn.makefile("rb"):
+                    command = line.strip().upper()
+                    if command.startswith(b"EHLO") or command.startswith(b"HELO"):
+                        conn.sendall(b"250-fake.test\r\n250 PIPELINING\r\n")
+                    elif command.startswith(b"QUIT"):
+                        conn.sendall(b"221 bye\r\n")
+                        return
+                    else:
+                        conn.sendall(b"502 not implemented\r\n")
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+
+
+def common_free_port(hosts):
+    """A TCP port free on every one of `hosts` (loopback addresses)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+        try:
+            for h in hosts[1:]:
+                with socket.socket() as t:
+                    t.bind((h, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError(f"no port free on all of {hosts}")
