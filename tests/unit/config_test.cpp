@@ -89,7 +89,15 @@ INSTANTIATE_TEST_SUITE_P(
                 "No such file or directory"},
         BadFile{"tls-key-without-cert.toml",
                 "2:12: modules.smtp.tls_config.key_file: cert_file and key_file must be given together"},
-        BadFile{"unknown-tls-config-key.toml", "2:10: modules.smtp.tls_config.verify: unknown key"}),
+        BadFile{"unknown-tls-config-key.toml", "2:10: modules.smtp.tls_config.verify: unknown key"},
+        BadFile{"invalid-dns-server.toml",
+                "2:11: dns.servers: \"dns.example.com\" is not IP, IP:PORT or [IPV6]:PORT"},
+        BadFile{"invalid-dns-timeout.toml",
+                "2:15: modules.smtp.dns_timeout: invalid duration \"fast\" (use e.g. \"500ms\", \"2s\")"},
+        BadFile{"dns-tries-out-of-range.toml", "2:13: modules.smtp.dns_tries: must be between 1 and 10"},
+        BadFile{"dns-servers-not-an-array.toml", "2:15: modules.smtp.dns_servers: expected an array of strings"},
+        BadFile{"unknown-dns-key.toml", "2:11: dns.retries: unknown key"},
+        BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"}),
     [](const testing::TestParamInfo<BadFile>& info) {
       std::string name = info.param.file.substr(0, info.param.file.find('.'));
       for (char& c : name)
@@ -119,6 +127,16 @@ TEST(LoadFile, GoodFileWithEveryKey) {
   EXPECT_EQ(mx.tls_config.max_version, TlsVersion::tls13);
   EXPECT_EQ(mx.tls_config.ciphers, "ECDHE+AESGCM:!aNULL");
   EXPECT_EQ(mx.tls_config.ca_file, "");
+  EXPECT_TRUE(mx.mx);
+  EXPECT_EQ(mx.dns.servers, std::vector<std::string>{"[2001:db8::53]:5353"});
+  EXPECT_EQ(mx.dns.timeout, 250ms);
+  EXPECT_EQ(mx.dns.tries, 1);
+  // Modules without dns_* keys inherit [dns].
+  const DnsConfig& inherited = config.modules.at("defaults").dns;
+  EXPECT_EQ(inherited.servers, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53", "192.0.2.53"}));
+  EXPECT_EQ(inherited.timeout, 1s);
+  EXPECT_EQ(inherited.tries, 3);
+  EXPECT_FALSE(config.modules.at("defaults").mx);
 
   const Module& sub = config.modules.at("submission-v6_only");
   EXPECT_EQ(sub.port, 465);
