@@ -11,12 +11,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 namespace smtp_exporter::testing {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using asio::ip::tcp;
 
 Script polite_server(std::string greeting, std::string ehlo) {
@@ -24,22 +29,65 @@ Script polite_server(std::string greeting, std::string ehlo) {
           send("221 2.0.0 Bye\r\n"), hang_up()};
 }
 
+Script starttls_server(TlsIdentity identity, std::string ehlo_before, std::string ehlo_after) {
+  return {send("220 fake.test ESMTP\r\n"),
+          expect("EHLO"),
+          send(std::move(ehlo_before)),
+          expect("STARTTLS"),
+          send("220 2.0.0 Ready to start TLS\r\n"),
+          start_tls(std::move(identity)),
+          expect("EHLO"),
+          send(std::move(ehlo_after)),
+          expect("QUIT"),
+          send("221 2.0.0 Bye\r\n"),
+          hang_up()};
+}
+
+Script implicit_tls_server(TlsIdentity identity) {
+  Script script = polite_server();
+  script.insert(script.begin(), start_tls(std::move(identity)));
+  return script;
+}
+
+namespace {
+
+std::unique_ptr<ssl::context> make_server_context(const TlsIdentity& identity) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  if (SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("FakeSmtpServer: cannot require TLS 1.2");
+  context->set_options(ssl::context::default_workarounds | ssl::context::single_dh_use);
+  context->use_certificate_chain_file(identity.chain_file);  // these throw system_error
+  context->use_private_key_file(identity.key_file, ssl::context::pem);
+  return context;
+}
+
+}  // namespace
+
 struct FakeSmtpServer::Impl {
   Script script;
+  std::vector<std::unique_ptr<ssl::context>> contexts;  // per step: start_tls steps only
   asio::io_context io;
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   std::thread thread;
   mutable std::mutex mutex;
   std::vector<std::string> lines;
   std::atomic<int> connections{0};
+  std::atomic<int> tls_handshakes{0};
 
+  // The connection's transport: the plain socket until a start_tls step,
+  // then a TLS stream over it.
   asio::awaitable<void> serve(tcp::socket socket) {
     boost::system::error_code ec;
     asio::streambuf input;
-    for (const Step& step : script) {
+    std::optional<ssl::stream<tcp::socket&>> tls;
+    for (std::size_t index = 0; index < script.size(); ++index) {
+      const Step& step = script[index];
       switch (step.kind) {
         case Step::Kind::send:
-          co_await asio::async_write(socket, asio::buffer(step.text), asio::redirect_error(asio::use_awaitable, ec));
+          if (tls)
+            co_await asio::async_write(*tls, asio::buffer(step.text), asio::redirect_error(asio::use_awaitable, ec));
+          else
+            co_await asio::async_write(socket, asio::buffer(step.text), asio::redirect_error(asio::use_awaitable, ec));
           break;
         case Step::Kind::delay: {
           asio::steady_timer timer(io, step.wait);
@@ -47,8 +95,11 @@ struct FakeSmtpServer::Impl {
           break;
         }
         case Step::Kind::expect: {
-          std::size_t n = co_await asio::async_read_until(socket, input, "\n",
-                                                          asio::redirect_error(asio::use_awaitable, ec));
+          std::size_t n = 0;
+          if (tls)
+            n = co_await asio::async_read_until(*tls, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
+          else
+            n = co_await asio::async_read_until(socket, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;
           std::string line(asio::buffers_begin(input.data()), asio::buffers_begin(input.data()) + n);
           input.consume(n);
@@ -61,16 +112,36 @@ struct FakeSmtpServer::Impl {
           break;
         }
         case Step::Kind::close:
+          if (tls) co_await tls->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
           co_return;
         case Step::Kind::stall: {
           // Read and discard until the client gives up or the server stops.
           char sink[512];
-          while (!ec) co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+          while (!ec) {
+            if (tls)
+              co_await tls->async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+            else
+              co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+          }
           co_return;
+        }
+        case Step::Kind::start_tls: {
+          if (tls) co_return;  // TLS inside TLS is not supported
+          input.consume(input.size());  // no plaintext injected before the handshake (CVE-2011-0411)
+          // TLS 1.3 session tickets right after the handshake, then the next
+          // reply: without this, Nagle holds the reply for the client's
+          // delayed ACK (~40 ms).
+          socket.set_option(tcp::no_delay(true), ec);
+          tls.emplace(socket, *contexts[index]);
+          co_await tls->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;  // e.g. the client rejected the certificate: just end the connection
+          ++tls_handshakes;
+          break;
         }
       }
       if (ec) co_return;
     }
+    if (tls) co_await tls->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
   }
 
   asio::awaitable<void> accept_loop() {
@@ -86,6 +157,8 @@ struct FakeSmtpServer::Impl {
 
 FakeSmtpServer::FakeSmtpServer(Script script) : impl_(std::make_unique<Impl>()) {
   impl_->script = std::move(script);
+  for (const Step& step : impl_->script)
+    impl_->contexts.push_back(step.kind == Step::Kind::start_tls ? make_server_context(step.tls) : nullptr);
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
@@ -103,5 +176,7 @@ std::vector<std::string> FakeSmtpServer::received() const {
 }
 
 int FakeSmtpServer::connections() const { return impl_->connections; }
+
+int FakeSmtpServer::tls_handshakes() const { return impl_->tls_handshakes; }
 
 }  // namespace smtp_exporter::testing
