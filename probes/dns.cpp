@@ -35,6 +35,18 @@ DnsOptions dns_options(const config::DnsConfig& config) {
   return {config.servers, config.timeout, config.tries};
 }
 
+FailureReason failure_reason(DnsError error, bool deadline_expired) {
+  if (deadline_expired) return FailureReason::timeout;
+  switch (error) {
+    case DnsError::nxdomain: return FailureReason::nxdomain;
+    case DnsError::nodata: return FailureReason::nodata;
+    case DnsError::servfail: return FailureReason::servfail;
+    case DnsError::refused: return FailureReason::refused;
+    case DnsError::timeout: return FailureReason::timeout;
+    default: return FailureReason::dns_error;
+  }
+}
+
 namespace {
 
 DnsError classify(int status) {

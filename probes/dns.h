@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "smtp_exporter/config.h"
+#include "smtp_exporter/probe_result.h"
 
 namespace smtp_exporter::probes {
 
@@ -28,6 +29,10 @@ struct DnsOptions {
 };
 
 DnsOptions dns_options(const config::DnsConfig& config);
+
+// The probe failure reason of a lookup error; a lookup cut short by the
+// probe's deadline is a timeout.
+FailureReason failure_reason(DnsError error, bool deadline_expired);
 
 struct AddressLookup {
   DnsError error = DnsError::none;

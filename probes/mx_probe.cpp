@@ -25,18 +25,6 @@ struct Dns {
   bool expired = false;
 };
 
-FailureReason dns_failure(DnsError error, bool expired) {
-  if (expired) return FailureReason::timeout;
-  switch (error) {
-    case DnsError::nxdomain: return FailureReason::nxdomain;
-    case DnsError::nodata: return FailureReason::nodata;
-    case DnsError::servfail: return FailureReason::servfail;
-    case DnsError::refused: return FailureReason::refused;
-    case DnsError::timeout: return FailureReason::timeout;
-    default: return FailureReason::dns_error;
-  }
-}
-
 std::string without_final_dot(std::string name) {
   if (!name.empty() && name.back() == '.') name.pop_back();
   return name;
@@ -100,7 +88,7 @@ class MxProbe {
       co_return true;
     }
     if (lookup.error != DnsError::none) {
-      fail(Stage::mx, dns_failure(lookup.error, dns_->expired),
+      fail(Stage::mx, failure_reason(lookup.error, dns_->expired),
            "MX lookup of " + request_.host + ": " + (dns_->expired ? "deadline exceeded" : lookup.detail));
       co_return false;
     }
@@ -139,7 +127,7 @@ class MxProbe {
     }
     if (requests.empty()) {
       const AddressLookup& first = addresses.front();
-      fail(Stage::resolve, dns_failure(first.error == DnsError::none ? DnsError::nodata : first.error, dns_->expired),
+      fail(Stage::resolve, failure_reason(first.error == DnsError::none ? DnsError::nodata : first.error, dns_->expired),
            "no MX host of " + request_.host + " has an address");
       co_return;
     }

@@ -123,18 +123,6 @@ class Conversation {
     return FailureReason::network_error;
   }
 
-  FailureReason dns_reason(DnsError error) const {
-    if (io_->expired) return FailureReason::timeout;
-    switch (error) {
-      case DnsError::nxdomain: return FailureReason::nxdomain;
-      case DnsError::nodata: return FailureReason::nodata;
-      case DnsError::servfail: return FailureReason::servfail;
-      case DnsError::refused: return FailureReason::refused;
-      case DnsError::timeout: return FailureReason::timeout;
-      default: return FailureReason::dns_error;
-    }
-  }
-
   std::string describe(const error_code& ec) const {
     if (io_->expired) return "deadline of " + config::format_duration(request_.timeout) + " exceeded";
     if (ec == asio::error::eof) return "connection closed by the server";
@@ -174,7 +162,7 @@ class Conversation {
       AddressLookup lookup = co_await io_->dns->addresses(request_.host);
       timed(Stage::resolve, started);
       if (lookup.error != DnsError::none)
-        co_return fail(Stage::resolve, dns_reason(lookup.error),
+        co_return fail(Stage::resolve, failure_reason(lookup.error, io_->expired),
                        "resolving " + request_.host + ": " + (io_->expired ? describe(ec) : lookup.detail));
       for (const auto& address : lookup.addresses) endpoints.emplace_back(address, request_.port);
     }

@@ -6,7 +6,6 @@ up other probes. The MX hosts are scripted SMTP servers on 127.0.0.2 and 127.0.0
 Run: python3 tests/e2e/test_dns.py --exporter build/smtp_exporter
 """
 
-import argparse
 import os
 import sys
 import threading
@@ -14,9 +13,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.main import exporter_binary, main  # noqa: E402
 from harness import BlackHoleResolver, Dnsmasq, Exporter, FakeSmtp, common_free_port, parse_metrics  # noqa: E402
 
-BINARY = os.environ.get("SMTP_EXPORTER_BIN", "")
 GOOD, BROKEN, DOWN = "127.0.0.2", "127.0.0.3", "127.0.0.5"  # DOWN: nothing listens there
 
 RECORDS = [
@@ -75,7 +74,7 @@ dns_servers = ["{cls.black_hole.server}"]
 dns_timeout = "10s"
 timeout = "1500ms"
 """
-        cls.exporter = Exporter(BINARY, config_text=config)
+        cls.exporter = Exporter(exporter_binary(), config_text=config)
         cls.exporter.start()
         cls.addClassCleanup(cls.exporter.stop)
 
@@ -177,11 +176,4 @@ timeout = "1500ms"
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--exporter")
-    args, rest = parser.parse_known_args()
-    if args.exporter:
-        BINARY = os.path.abspath(args.exporter)
-    if not BINARY:
-        sys.exit("no exporter binary: pass --exporter PATH or set SMTP_EXPORTER_BIN")
-    unittest.main(argv=[sys.argv[0], *rest])
+    main()

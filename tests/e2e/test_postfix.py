@@ -7,7 +7,6 @@ Run (as root; the exporter binary comes from --exporter or $SMTP_EXPORTER_BIN):
 One test:  ... tests/e2e/test_postfix.py --exporter BIN SmtpBannerAgainstPostfix.test_closed_port
 """
 
-import argparse
 import os
 import sys
 import time
@@ -16,6 +15,7 @@ import urllib.parse
 
 # Import the harness whether run as a script or as tests.e2e.test_postfix via -m unittest.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.main import exporter_binary, main  # noqa: E402
 from harness import Exporter, Postfix, free_port, parse_metrics  # noqa: E402
 
 # Extensions the exporter must report from Postfix's EHLO on the plain port.
@@ -236,9 +236,4 @@ tls = "starttls"
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--exporter", help="path of the smtp_exporter binary")
-    args, rest = parser.parse_known_args()
-    if args.exporter:
-        os.environ["SMTP_EXPORTER_BIN"] = os.path.abspath(args.exporter)
-    unittest.main(argv=[sys.argv[0], *rest])
+    main()

@@ -5,7 +5,6 @@ IPv6 listening and graceful shutdown. No Postfix needed; runs as any user.
 Run: python3 tests/e2e/test_process.py --exporter build/smtp_exporter
 """
 
-import argparse
 import json
 import os
 import signal
@@ -18,13 +17,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.main import exporter_binary, main  # noqa: E402
 from harness import Exporter, free_port, parse_metrics  # noqa: E402
 
-BINARY = os.environ.get("SMTP_EXPORTER_BIN", "")
 
 
 def run(*args, timeout=10):
-    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([exporter_binary(), *args], capture_output=True, text=True, timeout=timeout)
 
 
 class StallingServer:
@@ -103,10 +102,17 @@ class ConfigCheck(unittest.TestCase):
 
     def test_invalid_config_names_file_line_and_key(self):
         path = self.write('[modules.mx]\nport = 25\ntimeout = "soon"\n')
-        for extra in (["--config.check"], []):  # the same error at startup
-            out = run(f"--config.file={path}", *extra)
-            self.assertEqual(out.returncode, 1)
-            self.assertIn(f'{path}:3:11: modules.mx.timeout: invalid duration "soon"', out.stderr)
+        out = run(f"--config.file={path}", "--config.check")
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(out.stderr.splitlines(),
+                         [f'smtp_exporter: {path}:3:11: modules.mx.timeout: invalid duration "soon" '
+                          '(use e.g. "500ms", "10s", "1m")'])
+        # At startup the same error is one log line (logfmt: the quotes are escaped).
+        out = run(f"--config.file={path}")
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(len(out.stderr.splitlines()), 1, out.stderr)
+        self.assertIn('level=error msg="invalid configuration"', out.stderr)
+        self.assertIn(f'{path}:3:11: modules.mx.timeout: invalid duration', out.stderr)
 
     def test_missing_config_file(self):
         out = run("--config.file=/nonexistent/smtp_exporter.toml", "--config.check")
@@ -118,7 +124,7 @@ class Running(unittest.TestCase):
     def test_sigterm_with_probes_in_flight_exits_0_within_a_second(self):
         stall = StallingServer()
         self.addCleanup(stall.close)
-        exporter = Exporter(BINARY)
+        exporter = Exporter(exporter_binary())
         exporter.start()
         results = []
 
@@ -149,7 +155,7 @@ class Running(unittest.TestCase):
         self.assertEqual(len(results), 5)
 
     def test_sigint_also_stops_cleanly(self):
-        exporter = Exporter(BINARY)
+        exporter = Exporter(exporter_binary())
         exporter.start()
         exporter.process.send_signal(signal.SIGINT)
         self.assertEqual(exporter.process.wait(timeout=2), 0)
@@ -157,7 +163,7 @@ class Running(unittest.TestCase):
         exporter.stop()
 
     def test_json_logs(self):
-        with Exporter(BINARY, extra_args=["--log.format=json"]) as exporter:
+        with Exporter(exporter_binary(), extra_args=["--log.format=json"]) as exporter:
             exporter.get("/probe?target=127.0.0.1:1&module=smtp_banner")
             with open(exporter.log_file) as f:
                 lines = [json.loads(line) for line in f if line.strip()]
@@ -192,7 +198,7 @@ class Running(unittest.TestCase):
         threading.Thread(target=serve, daemon=True).start()
         port = free_port()
         # ":PORT" listens on every address, IPv6 and IPv4.
-        exporter = Exporter(BINARY, extra_args=[f"--web.listen-address=:{port}"])
+        exporter = Exporter(exporter_binary(), extra_args=[f"--web.listen-address=:{port}"])
         with exporter:
             import urllib.request
             opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -206,11 +212,4 @@ class Running(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--exporter")
-    args, rest = parser.parse_known_args()
-    if args.exporter:
-        BINARY = os.path.abspath(args.exporter)
-    if not BINARY:
-        sys.exit("no exporter binary: pass --exporter PATH or set SMTP_EXPORTER_BIN")
-    unittest.main(argv=[sys.argv[0], *rest])
+    main()
