@@ -151,6 +151,15 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   Module m;
   m.dns = read_dns(reader, dns_defaults, "dns_servers", "dns_timeout", "dns_tries");
   if (auto mx = reader.boolean("mx")) m.mx = *mx;
+  if (auto latency = reader.string("degraded_banner_latency")) {
+    auto d = parse_duration(*latency);
+    if (!d) reader.fail("degraded_banner_latency", "invalid duration \"" + *latency + "\" (use e.g. \"2s\"; \"0s\" disables)");
+    m.degraded_banner_latency = *d;
+  }
+  if (auto days = reader.integer("degraded_cert_days")) {
+    if (*days < 0 || *days > 3650) reader.fail("degraded_cert_days", "must be between 0 and 3650");
+    m.degraded_cert_days = static_cast<int>(*days);
+  }
   if (auto port = reader.integer("port")) {
     if (*port < 1 || *port > 65535) reader.fail("port", "must be between 1 and 65535");
     m.port = static_cast<std::uint16_t>(*port);
@@ -181,8 +190,11 @@ Module read_module(const toml::table& table, const std::string& path, const std:
 }
 
 std::string to_toml(const Config& config) {
-  std::string out = "# source: " + config.source + "\n";
-  for (const auto& [name, module] : config.modules) out += "\n" + to_toml(name, module);
+  // append(), not operator+: GCC 12 at -O3 reports a false -Wrestrict on
+  // chained string concatenation here (GCC PR 105329).
+  std::string out = "# source: ";
+  out.append(config.source).append("\n");
+  for (const auto& [name, module] : config.modules) out.append("\n").append(to_toml(name, module));
   return out;
 }
 
@@ -197,6 +209,8 @@ std::string to_toml(const std::string& name, const Module& m) {
                      {"ip_protocol_fallback", m.ip_protocol_fallback}};
   if (!m.ehlo_name.empty()) module.insert("ehlo_name", m.ehlo_name);
   module.insert("mx", m.mx);
+  module.insert("degraded_banner_latency", format_duration(m.degraded_banner_latency));
+  module.insert("degraded_cert_days", m.degraded_cert_days);
   // The resolved dns settings ([dns] with the module's dns_* applied).
   if (!m.dns.servers.empty()) {
     toml::array servers;

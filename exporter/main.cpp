@@ -44,7 +44,6 @@ int run(const exporter::Options& options) {
     return 1;
   }
   fill_ehlo_names(config);
-  log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", config.source}});
 
   std::unique_ptr<exporter::App> app_holder;
   try {
@@ -59,6 +58,7 @@ int run(const exporter::Options& options) {
     std::cout << app.config()->source << ": OK, " << app.config()->modules.size() << " module(s)\n";
     return 0;
   }
+  log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", app.config()->source}});
   boost::asio::io_context io(static_cast<int>(options.threads));
   exporter::HttpServer server(io, app);
   try {

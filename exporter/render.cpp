@@ -38,6 +38,7 @@ double earliest(const std::vector<probes::Certificate>& chain) {
 // Names and meanings shared with blackbox_exporter where they exist
 // (probe_ssl_*, probe_tls_*), so existing certificate alerts keep working.
 void render_tls(Metrics& m, const probes::ProbeResult& r) {
+  if (r.mx) return;  // a mail domain's TLS facts are per host (render_mx)
   m.set("probe_smtp_tls_established", "Whether the SMTP session ran over TLS (STARTTLS or implicit).",
         r.tls_established ? 1 : 0);
   if (r.starttls_offered)
@@ -159,6 +160,11 @@ std::string render_metrics(const probes::ProbeResult& r) {
 
   render_tls(m, r);
   if (r.mx) render_mx(m, r);
+
+  // A state set: exactly one of the three is 1.
+  auto& health = m.family("probe_smtp_health", "Health of the probed service: healthy, degraded or unhealthy.");
+  for (auto state : {probes::Health::healthy, probes::Health::degraded, probes::Health::unhealthy})
+    health.Add({{"status", std::string(probes::to_string(state))}}).Set(r.health.status == state ? 1 : 0);
 
   if (r.failure)
     m.family("probe_smtp_failure_info", "The stage and reason of a failed probe; absent on success.")

@@ -193,7 +193,7 @@ asio::awaitable<ProbeResult> run_mx_probe(const ProbeRequest& request) {
   MxProbe probe(request);
   co_await probe.run();
   ProbeResult result = std::move(probe.result);
-  finish(result, started, request.timeout);
+  finish(result, started, request);
   co_return result;
 }
 

@@ -13,7 +13,7 @@ boost::asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request);
 // success when a most-preferred reachable MX host works.
 boost::asio::awaitable<ProbeResult> run_mx_probe(const ProbeRequest& request);
 
-// Sets success, duration and timeout, and logs the verdict.
-void finish(ProbeResult& result, std::chrono::steady_clock::time_point started, std::chrono::milliseconds timeout);
+// Sets success, duration, timeout and health, and logs the verdict.
+void finish(ProbeResult& result, std::chrono::steady_clock::time_point started, const ProbeRequest& request);
 
 }  // namespace smtp_exporter::probes

@@ -23,6 +23,7 @@
 #include "dns.h"
 #include "ehlo.h"
 #include "mx_probe.h"
+#include "smtp_exporter/health.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
 #include "tls.h"
@@ -437,14 +438,15 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   io->socket.close(ignored);
 
   ProbeResult result = std::move(conversation.result);
-  finish(result, started, request.timeout);
+  finish(result, started, request);
   co_return result;
 }
 
-void finish(ProbeResult& result, Clock::time_point started, std::chrono::milliseconds timeout) {
+void finish(ProbeResult& result, Clock::time_point started, const ProbeRequest& request) {
   result.success = !result.failure;
-  result.timeout_seconds = std::chrono::duration<double>(timeout).count();
+  result.timeout_seconds = std::chrono::duration<double>(request.timeout).count();
   result.duration_seconds = seconds_since(started);
+  result.health = classify_health(result, request.module);
   result.log.push_back({std::chrono::system_clock::now(), result.success ? LogEntry::Kind::info : LogEntry::Kind::error,
                         std::string(result.success ? "Probe succeeded" : "Probe failed") + " after " +
                             std::to_string(result.duration_seconds) + "s"});

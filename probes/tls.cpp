@@ -149,8 +149,10 @@ Certificate describe_certificate(X509* cert) {
 TlsInfo inspect_session(SSL* ssl, const std::vector<int>& x509_errors, const std::string& server_name,
                         std::chrono::system_clock::time_point now) {
   TlsInfo info;
-  std::string version = SSL_get_version(ssl);  // "TLSv1.3" → "TLS 1.3" as blackbox_exporter reports it
+  // "TLSv1.3" → "TLS 1.3", "TLSv1" → "TLS 1.0", as blackbox_exporter reports them.
+  std::string version = SSL_get_version(ssl);
   if (version.starts_with("TLSv")) version = "TLS " + version.substr(4);
+  if (version == "TLS 1") version = "TLS 1.0";
   info.version = version;
   if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) info.cipher = SSL_CIPHER_get_name(cipher);
   info.server_name = server_name;

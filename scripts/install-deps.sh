@@ -5,7 +5,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-build_pkgs=(cmake ninja-build g++ pkg-config
+# ca-certificates: the trust store that TLS verification uses by default.
+build_pkgs=(cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libssl-dev libc-ares-dev prometheus-cpp-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev)
 test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl openssl python3 ca-certificates)

@@ -84,6 +84,8 @@ ProbeResult base(bool success, double duration, std::optional<int> ip_protocol,
   r.timeout_seconds = 9.5;
   r.ip_protocol = ip_protocol;
   r.stage_seconds = std::move(stages);
+  // What classify_health (tested in health_test.cpp) would say of these.
+  r.health.status = success ? probes::Health::healthy : probes::Health::unhealthy;
   return r;
 }
 
@@ -190,7 +192,10 @@ ProbeResult implicit_tls_verified() {
 }
 
 Series common(double success, double duration, double ip_protocol, double dns, double tls = 0) {
-  return {{"probe_smtp_tls_established", tls},
+  return {{"probe_smtp_health{status=healthy}", success},
+          {"probe_smtp_health{status=degraded}", 0},
+          {"probe_smtp_health{status=unhealthy}", 1 - success},
+          {"probe_smtp_tls_established", tls},
           {"probe_success", success},
           {"probe_duration_seconds", duration},
           {"probe_timeout_seconds", 9.5},

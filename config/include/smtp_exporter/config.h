@@ -60,6 +60,10 @@ struct Module {
   DnsConfig dns;  // [dns] with this module's dns_* keys applied
   // The target is a mail domain: probe every host of its MX set.
   bool mx = false;
+  // Health (probe_smtp_health): slower greetings and certificates closer to
+  // expiry than these make a working server "degraded". 0s: no latency limit.
+  Duration degraded_banner_latency = std::chrono::seconds(2);
+  int degraded_cert_days = 14;
 };
 
 struct Config {

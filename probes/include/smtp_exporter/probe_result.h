@@ -84,6 +84,17 @@ struct LogEntry {
   std::string text;  // printable; never holds a secret
 };
 
+// Health in three states, as health-check endpoints report it; see
+// smtp_exporter/health.h for the rules.
+enum class Health { healthy, degraded, unhealthy };
+std::string_view to_string(Health);
+
+struct HealthVerdict {
+  Health status = Health::healthy;
+  // One sentence per finding that made it worse than healthy, worst first.
+  std::vector<std::string> findings;
+};
+
 struct MxHost;
 
 // What the MX lookup of a mail domain found, and what each host did.
@@ -122,6 +133,7 @@ struct ProbeResult {
   std::optional<TlsInfo> tls;
   bool tls_established = false;
   std::optional<Failure> failure;
+  HealthVerdict health;  // set when the probe finishes
   std::vector<LogEntry> log;
   // Mail domain probes only: the MX set and one probe per host address.
   std::optional<MxInfo> mx;
