@@ -9,6 +9,51 @@
 namespace smtp_exporter::config {
 namespace {
 
+bool valid_label_name(std::string_view name) {
+  if (name.empty() || name.starts_with("__") || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+// One [[targets]] table; modules must be read first (it names one).
+ScheduledTarget read_target(const toml::table& table, const std::string& path, const std::string& file,
+                            const Config& config) {
+  TableReader reader(table, path, file);
+  ScheduledTarget t;
+  auto name = reader.string("name");
+  if (!name || name->empty()) reader.fail(name ? "name" : "", "a target needs a non-empty name");
+  t.name = *name;
+  for (const auto& other : config.targets)
+    if (other.name == t.name) reader.fail("name", "duplicate target name \"" + t.name + "\"");
+  auto target = reader.string("target");
+  if (!target || target->empty()) reader.fail(target ? "target" : "", "a target needs a non-empty target");
+  t.target = *target;
+  const auto& where = table.get("target")->source().begin;
+  t.where = file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+  t.module = reader.string("module").value_or("smtp_banner");
+  if (!config.modules.contains(t.module)) reader.fail("module", "unknown module \"" + t.module + "\"");
+  if (auto interval = reader.string("interval")) {
+    auto d = parse_duration(*interval);
+    if (!d || *d < std::chrono::seconds(1))
+      reader.fail("interval", "invalid interval \"" + *interval + "\" (a duration of at least 1s, e.g. \"30s\")");
+    t.interval = *d;
+  }
+  if (const toml::table* labels = reader.table("labels")) {
+    TableReader label_reader(*labels, path + ".labels", file);
+    for (const auto& [key, value] : *labels) {
+      std::string label(key.str());
+      if (!valid_label_name(label) || label == "target_name")
+        label_reader.fail(label, "not a usable Prometheus label name (reserved: target_name, __*)");
+      auto text = label_reader.string(label);
+      t.labels.emplace(label, *text);
+    }
+    label_reader.finish();
+  }
+  reader.finish();
+  return t;
+}
+
 bool valid_module_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name)
@@ -35,6 +80,14 @@ Config from_table(const toml::table& root, const std::string& source) {
       config.modules.emplace(key, read_module(*table, "modules." + key, source, config.dns));
     }
     modules_reader.finish();
+  }
+  if (const toml::node* targets = root.get("targets")) {
+    top.mark_read("targets");
+    const toml::array* list = targets->as_array();
+    if (!list || !list->is_array_of_tables()) top.fail("targets", "expected [[targets]] tables");
+    for (std::size_t i = 0; i < list->size(); ++i)
+      config.targets.push_back(
+          read_target(*list->get(i)->as_table(), "targets[" + std::to_string(i) + "]", source, config));
   }
   top.finish();
   if (config.modules.empty())

@@ -1,7 +1,10 @@
 // One [modules.NAME] table: its keys, their checks, and its TOML rendering.
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,6 +78,109 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
   reader.finish();
   return tls;
 }
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// A mailbox for MAIL FROM / RCPT TO: printable ASCII, no spaces or angle
+// brackets, local@domain (MAIL FROM may be empty: the null reverse path).
+bool valid_mailbox(std::string_view address) {
+  for (char c : address) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 32 || u >= 127 || c == '<' || c == '>') return false;
+  }
+  auto at = address.rfind('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < address.size();
+}
+
+// The password file's content minus one trailing newline.
+std::string read_secret_file(TableReader& reader, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) reader.fail("password_file", "cannot read \"" + path + "\": " + std::strerror(errno));
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (secret.ends_with("\n")) secret.pop_back();
+  if (secret.ends_with("\r")) secret.pop_back();
+  return secret;
+}
+
+AuthConfig read_auth(const toml::table& table, const std::string& path, const std::string& file) {
+  TableReader reader(table, path, file);
+  AuthConfig auth;
+  auto username = reader.string("username");
+  if (!username || username->empty()) reader.fail(username ? "username" : "", "username is required");
+  if (has_line_break(*username)) reader.fail("username", "must not contain line breaks");
+  auth.username = *username;
+  auto env = reader.string("password_env");
+  bool has_file = table.contains("password_file");
+  if (env && has_file) reader.fail("password_env", "give exactly one of password_file and password_env");
+  if (!env && !has_file) reader.fail("", "one of password_file and password_env is required");
+  if (has_file) {
+    auth.password_file = readable_file(reader, "password_file", file);
+    auth.password = read_secret_file(reader, auth.password_file);
+  } else {
+    if (env->empty()) reader.fail("password_env", "must not be empty");
+    const char* value = std::getenv(env->c_str());
+    if (!value) reader.fail("password_env", "environment variable " + *env + " is not set");
+    auth.password_env = *env;
+    auth.password = value;
+  }
+  if (auto mechanisms = reader.strings("mechanisms")) {
+    if (mechanisms->empty()) reader.fail("mechanisms", "must name at least one mechanism");
+    std::vector<std::string> chosen;
+    for (auto name : *mechanisms) {
+      for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (name != "PLAIN" && name != "LOGIN" && name != "CRAM-MD5")
+        reader.fail("mechanisms", "unsupported mechanism \"" + name + "\" (expected PLAIN, LOGIN or CRAM-MD5)");
+      if (std::find(chosen.begin(), chosen.end(), name) != chosen.end())
+        reader.fail("mechanisms", "mechanism \"" + name + "\" listed twice");
+      chosen.push_back(name);
+    }
+    auth.mechanisms = std::move(chosen);
+  }
+  if (auto plain = reader.boolean("allow_plaintext_auth")) auth.allow_plaintext_auth = *plain;
+  reader.finish();
+  return auth;
+}
+
+// Header field names (RFC 5322 §3.6.8) the probe writes itself.
+constexpr std::string_view kOwnHeaders[] = {"from", "to", "subject", "date", "message-id"};
+
+SendConfig read_send(const toml::table& table, const std::string& path, const std::string& file) {
+  TableReader reader(table, path, file);
+  SendConfig send;
+  auto from = reader.string("from");
+  if (!from) reader.fail("", "from is required");
+  if (!valid_mailbox(*from)) reader.fail("from", "\"" + *from + "\" is not a mail address (local@domain)");
+  send.from = *from;
+  auto to = reader.strings("to");
+  if (!to || to->empty()) reader.fail(to ? "to" : "", "to must list at least one recipient");
+  for (const auto& address : *to)
+    if (!valid_mailbox(address)) reader.fail("to", "\"" + address + "\" is not a mail address (local@domain)");
+  send.to = *to;
+  if (auto prefix = reader.string("subject_prefix")) {
+    if (has_line_break(*prefix)) reader.fail("subject_prefix", "must not contain line breaks");
+    send.subject_prefix = *prefix;
+  }
+  if (auto body = reader.string("body")) send.body = *body;
+  if (const toml::table* headers = reader.table("headers")) {
+    TableReader h(*headers, reader.qualified("headers"), file);
+    for (const auto& [key, node] : *headers) {
+      std::string name(key.str());
+      auto value = h.string(name);
+      bool valid_name = !name.empty();
+      for (char c : name)
+        if (c <= 32 || c >= 127 || c == ':') valid_name = false;
+      if (!valid_name) h.fail(name, "not a valid header field name");
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (std::find(std::begin(kOwnHeaders), std::end(kOwnHeaders), lower) != std::end(kOwnHeaders))
+        h.fail(name, "the probe writes this header itself");
+      if (has_line_break(*value)) h.fail(name, "must not contain line breaks");
+      send.headers.emplace_back(name, *value);
+    }
+  }
+  reader.finish();
+  return send;
+}
+
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
                                                                      {"ip6", IpProtocol::ip6}};
 
@@ -185,6 +291,19 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   if (auto protocol = reader.string("ip_protocol"))
     m.ip_protocol = parse_enum(reader, "ip_protocol", *protocol, kIpProtocols);
   if (auto fallback = reader.boolean("ip_protocol_fallback")) m.ip_protocol_fallback = *fallback;
+  if (auto retries = reader.integer("retries")) {
+    if (*retries < 0 || *retries > 10) reader.fail("retries", "must be between 0 and 10");
+    m.retries = static_cast<int>(*retries);
+  }
+  if (auto delay = reader.string("retry_delay")) {
+    auto d = parse_duration(*delay);
+    if (!d) reader.fail("retry_delay", "invalid duration \"" + *delay + "\" (use e.g. \"5s\")");
+    m.retry_delay = *d;
+  }
+  if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file);
+  if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
+  if (m.mx && (m.auth || m.send))
+    reader.fail("mx", "cannot be combined with [auth] or [send]: probe one submission server, not an MX set");
   reader.finish();
   return m;
 }
@@ -195,6 +314,21 @@ std::string to_toml(const Config& config) {
   std::string out = "# source: ";
   out.append(config.source).append("\n");
   for (const auto& [name, module] : config.modules) out.append("\n").append(to_toml(name, module));
+  if (!config.targets.empty()) {
+    toml::array targets;
+    for (const auto& t : config.targets) {
+      toml::table labels;
+      for (const auto& [k, v] : t.labels) labels.insert(k, v);
+      targets.push_back(toml::table{{"name", t.name},
+                                    {"target", t.target},
+                                    {"module", t.module},
+                                    {"interval", format_duration(t.interval)},
+                                    {"labels", std::move(labels)}});
+    }
+    std::ostringstream text;
+    text << toml::table{{"targets", std::move(targets)}} << "\n";
+    out.append("\n").append(text.str());
+  }
   return out;
 }
 
@@ -211,6 +345,10 @@ std::string to_toml(const std::string& name, const Module& m) {
   module.insert("mx", m.mx);
   module.insert("degraded_banner_latency", format_duration(m.degraded_banner_latency));
   module.insert("degraded_cert_days", m.degraded_cert_days);
+  if (m.retries > 0) {  // only when retrying: keeps the rendering of plain modules unchanged
+    module.insert("retries", m.retries);
+    module.insert("retry_delay", format_duration(m.retry_delay));
+  }
   // The resolved dns settings ([dns] with the module's dns_* applied).
   if (!m.dns.servers.empty()) {
     toml::array servers;
@@ -230,6 +368,27 @@ std::string to_toml(const std::string& name, const Module& m) {
   if (t.min_version) tls.insert("min_version", std::string(to_string(*t.min_version)));
   if (t.max_version) tls.insert("max_version", std::string(to_string(*t.max_version)));
   module.insert("tls_config", std::move(tls));
+  if (m.auth) {
+    // Never the password, nor anything derived from it.
+    toml::table auth{{"username", m.auth->username}, {"allow_plaintext_auth", m.auth->allow_plaintext_auth}};
+    if (!m.auth->password_file.empty()) auth.insert("password_file", m.auth->password_file);
+    if (!m.auth->password_env.empty()) auth.insert("password_env", m.auth->password_env);
+    toml::array mechanisms;
+    for (const auto& name : m.auth->mechanisms) mechanisms.push_back(name);
+    auth.insert("mechanisms", std::move(mechanisms));
+    module.insert("auth", std::move(auth));
+  }
+  if (m.send) {
+    toml::array to;
+    for (const auto& address : m.send->to) to.push_back(address);
+    toml::table headers;
+    for (const auto& [name, value] : m.send->headers) headers.insert(name, value);
+    module.insert("send", toml::table{{"from", m.send->from},
+                                      {"to", std::move(to)},
+                                      {"subject_prefix", m.send->subject_prefix},
+                                      {"body", m.send->body},
+                                      {"headers", std::move(headers)}});
+  }
   toml::table root{{"modules", toml::table{{name, std::move(module)}}}};
   std::ostringstream out;
   out << root << "\n";

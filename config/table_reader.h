@@ -49,6 +49,9 @@ class TableReader {
                       std::string(reason));
   }
 
+  // Marks a key as read by a caller that handles it itself.
+  void mark_read(std::string_view key) { seen_.insert(std::string(key)); }
+
   // Rejects every key that was not read.
   void finish() const {
     for (const auto& [key, node] : table_)

@@ -6,7 +6,10 @@
 #include <mutex>
 #include <set>
 
+#include "agent.h"
+#include "healthz.h"
 #include "history.h"
+#include "runtime.h"
 #include "pages.h"
 #include "self_metrics.h"
 #include "smtp_exporter/log.h"
@@ -34,48 +37,74 @@ struct InFlight {
 
 }  // namespace
 
-// A configuration with what is built from it once: the TLS client contexts.
-struct Runtime {
-  config::Config config;
-  std::map<std::string, std::shared_ptr<probes::TlsContext>> tls;
-};
-
 struct App::State {
+  explicit State(AppOptions o) : options(std::move(o)) {}
   AppOptions options;
   mutable std::mutex config_mutex;
   std::shared_ptr<const Runtime> runtime;
   std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
   History history;
+  Agent agent{options.agent_concurrency};
+  bool agent_started = false;
+  boost::asio::any_io_executor agent_executor;
 
   boost::asio::awaitable<HttpResponse> probe(const HttpRequest& request);
+  // The last result of every [[targets]] entry, labelled by target_name.
+  std::string agent_metrics() const {
+    auto targets = agent.snapshot();
+    std::vector<LabelledResult> results;
+    for (const auto& t : targets) {
+      if (!t.last) continue;
+      std::map<std::string, std::string> labels = t.target.labels;
+      labels["target_name"] = t.target.name;
+      results.push_back({std::move(labels), &*t.last});
+    }
+    return results.empty() ? "" : render_labelled(results);
+  }
   HttpResponse logs(const HttpRequest& request) const;
 };
 
-App::App(config::Config config, AppOptions options) : state_(std::make_unique<State>()) {
-  state_->options = std::move(options);
+App::App(config::Config config, AppOptions options) : state_(std::make_unique<State>(std::move(options))) {
   set_config(std::move(config));
 }
 
 App::~App() = default;
 
 void App::set_config(config::Config config) {
-  auto runtime = std::make_shared<Runtime>();
-  for (const auto& [name, module] : config.modules) {
-    if (module.tls == config::TlsMode::none) continue;
-    try {
-      runtime->tls.emplace(name, probes::make_tls_context(module.tls_config));
-    } catch (const std::exception& e) {
-      throw std::runtime_error(config.source + ": modules." + name + ".tls_config: " + e.what());
-    }
-  }
-  runtime->config = std::move(config);
+  std::shared_ptr<const Runtime> runtime = Runtime::build(std::move(config));
   std::shared_ptr<const config::Config> view(runtime, &runtime->config);
-  std::lock_guard lock(state_->config_mutex);
-  state_->runtime = std::move(runtime);
-  state_->config = std::move(view);
+  {
+    std::lock_guard lock(state_->config_mutex);
+    state_->runtime = runtime;
+    state_->config = std::move(view);
+  }
   state_->metrics.config_loaded(true);
+  if (state_->agent_started) state_->agent.run(state_->agent_executor, runtime);
 }
+
+std::string App::reload() {
+  try {
+    const std::string& file = state_->options.config_file;
+    set_config(file.empty() ? config::default_config() : config::load_file(file));
+  } catch (const std::exception& e) {
+    state_->metrics.config_loaded(false);
+    log::error("configuration reload failed; keeping the configuration in force", {{"err", e.what()}});
+    return e.what();
+  }
+  log::info("configuration reloaded", {{"modules", std::to_string(config()->modules.size())},
+                                       {"targets", std::to_string(config()->targets.size())}});
+  return {};
+}
+
+void App::start_agent(const boost::asio::any_io_executor& executor) {
+  state_->agent_executor = executor;
+  state_->agent_started = true;
+  std::lock_guard lock(state_->config_mutex);
+  state_->agent.run(executor, state_->runtime);
+}
+
+void App::stop_agent() { state_->agent.stop(); }
 
 std::shared_ptr<const config::Config> App::config() const {
   std::lock_guard lock(state_->config_mutex);
@@ -84,15 +113,27 @@ std::shared_ptr<const config::Config> App::config() const {
 
 boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   HttpResponse response;
-  static const std::set<std::string> kRoutes{"/", "/probe", "/metrics", "/-/healthy", "/config", "/logs"};
+  static const std::set<std::string> kRoutes{"/",       "/probe", "/metrics", "/-/healthy", "/healthz",
+                                             "/config", "/logs",  "/-/reload"};
   // The handler label is a known route or "other", whatever is requested.
   const std::string handler = kRoutes.contains(request.path) ? request.path : "other";
-  if (request.method != "GET" && request.method != "HEAD") {
+  if (request.path == "/-/reload") {
+    if (request.method != "POST" && request.method != "PUT") {
+      response = text(405, "use POST to reload the configuration");
+    } else if (std::string error = reload(); !error.empty()) {
+      response = text(500, "failed to reload config: " + error);
+    } else {
+      response = text(200, "OK");
+    }
+  } else if (request.method != "GET" && request.method != "HEAD") {
     response = text(405, "method " + request.method + " not allowed");
   } else if (request.path == "/probe") {
     response = co_await state_->probe(request);
   } else if (request.path == "/metrics") {
-    response = {200, kExposition, state_->metrics.render()};
+    response = {200, kExposition, state_->metrics.render() + state_->agent_metrics()};
+  } else if (request.path == "/healthz") {
+    HealthReport report = health_report(state_->agent.snapshot());
+    response = {report.http_status, "application/json", std::move(report.json)};
   } else if (request.path == "/") {
     response = {200, "text/html; charset=utf-8", landing_page(*config(), state_->history.list())};
   } else if (request.path == "/-/healthy") {
@@ -146,39 +187,29 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   } else {
     co_return text(400, "module parameter is missing");
   }
-  auto module = cfg->modules.find(module_name);
-  if (module == cfg->modules.end())
-    co_return text(400, "unknown module \"" + json_escape(module_name) + "\"");
-  // "mx:DOMAIN" (or a module with mx = true): the target is a mail domain.
-  std::string_view target_text = target_param->second;
-  bool mx = module->second.mx || target_text.starts_with("mx:");
-  if (target_text.starts_with("mx:")) target_text.remove_prefix(3);
-  auto target = parse_target(target_text, error);
-  if (!target) co_return text(400, "invalid target: " + error);
-  auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
-  auto timeout = probe_timeout(module->second.timeout, header == request.headers.end() ? nullptr : &header->second,
-                               options.timeout_offset_seconds, error);
-  if (!timeout) co_return text(400, error);
   std::string server_name;
   if (auto hostname = params->find("hostname"); hostname != params->end()) {
     auto name = parse_target(hostname->second, error);
     if (!name || name->port) co_return text(400, "invalid hostname: " + (name ? std::string("must not have a port") : error));
     server_name = name->host;
   }
+  auto built = current->request(module_name, target_param->second, server_name, error);
+  if (!built) co_return text(400, error);
+  probes::ProbeRequest& probe_request = *built;
+  auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
+  auto timeout = probe_timeout(probe_request.timeout, header == request.headers.end() ? nullptr : &header->second,
+                               options.timeout_offset_seconds, error);
+  if (!timeout) co_return text(400, error);
+  probe_request.timeout = *timeout;
   auto debug = params->find("debug");
   bool want_debug = debug != params->end() && (debug->second == "true" || debug->second == "1");
-
-  auto tls = current->tls.find(module_name);
-  probes::ProbeRequest probe_request{target->host, target->port.value_or(module->second.port), module->second,
-                                     *timeout, tls == current->tls.end() ? nullptr : tls->second, server_name, mx,
-                                     ""};
   probes::ProbeResult result;
   {
     InFlight guard(metrics.in_flight());
     result = co_await probes::run_probe(probe_request);
   }
   std::string body = render_metrics(result);
-  std::string debug_text = render_debug(result, body, module_name, module->second);
+  std::string debug_text = render_debug(result, body, module_name, probe_request.module);
   metrics.probe_finished(module_name, result.success, result.duration_seconds);
   history.add({0, target_param->second, module_name, result.success, std::chrono::system_clock::now(),
                result.duration_seconds, want_debug ? debug_text : std::move(debug_text)});

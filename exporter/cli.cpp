@@ -76,6 +76,33 @@ const std::map<std::string, Flag>& flags() {
 
 }  // namespace
 
+std::optional<FlagArgument> read_flag(const std::vector<std::string>& args, std::size_t& i,
+                                      const std::function<std::optional<bool>(const std::string&)>& takes_value,
+                                      std::string& error) {
+  const std::string& arg = args[i];
+  auto eq = arg.find('=');
+  FlagArgument flag{arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2), {}};
+  auto has_value = takes_value(flag.name);
+  if (!has_value) {
+    error = "unknown flag --" + flag.name;
+    return std::nullopt;
+  }
+  if (*has_value) {
+    if (eq != std::string::npos) {
+      flag.value = arg.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      flag.value = args[++i];
+    } else {
+      error = "flag --" + flag.name + " needs a value";
+      return std::nullopt;
+    }
+  } else if (eq != std::string::npos) {
+    error = "flag --" + flag.name + " takes no value";
+    return std::nullopt;
+  }
+  return flag;
+}
+
 std::optional<Options> parse_flags(const std::vector<std::string>& args, std::string& error) {
   Options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -88,28 +115,16 @@ std::optional<Options> parse_flags(const std::vector<std::string>& args, std::st
       error = "unexpected argument \"" + arg + "\"";
       return std::nullopt;
     }
-    auto eq = arg.find('=');
-    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    auto flag = flags().find(name);
-    if (flag == flags().end()) {
-      error = "unknown flag --" + name;
-      return std::nullopt;
-    }
-    std::string value;
-    if (flag->second.takes_value) {
-      if (eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        error = "flag --" + name + " needs a value";
-        return std::nullopt;
-      }
-    } else if (eq != std::string::npos) {
-      error = "flag --" + name + " takes no value";
-      return std::nullopt;
-    }
-    if (!flag->second.apply(options, value, error)) return std::nullopt;
+    auto flag = read_flag(
+        args, i,
+        [](const std::string& name) -> std::optional<bool> {
+          auto known = flags().find(name);
+          if (known == flags().end()) return std::nullopt;
+          return known->second.takes_value;
+        },
+        error);
+    if (!flag) return std::nullopt;
+    if (!flags().at(flag->name).apply(options, flag->value, error)) return std::nullopt;
   }
   if (options.listen_addresses.empty()) options.listen_addresses.push_back(":9587");
   return options;
@@ -117,8 +132,15 @@ std::optional<Options> parse_flags(const std::vector<std::string>& args, std::st
 
 std::string usage() {
   std::string out =
-      "usage: smtp_exporter [flags]\n\n"
-      "Prometheus exporter probing SMTP servers: scrape /probe?target=HOST[:PORT]&module=NAME.\n\nFlags:\n";
+      "usage: smtp_exporter [flags]\n"
+      "       smtp_exporter check TARGET [--module NAME] [--config.file FILE] [--output text|json]\n"
+      "                           [--timeout DURATION] [--hostname NAME]\n\n"
+      "Prometheus exporter probing SMTP servers: scrape /probe?target=HOST[:PORT]&module=NAME.\n\n"
+      "Commands:\n"
+      "  check TARGET\n"
+      "      Probe TARGET once and print a diagnosis with likely causes and fixes; exit 0 healthy,\n"
+      "      1 degraded, 2 unhealthy, 3 usage or configuration error (see smtp_exporter check --help).\n\n"
+      "Flags:\n";
   for (const auto& [name, flag] : flags())
     out += "  --" + name + (flag.takes_value ? "=VALUE" : "") + "\n      " + flag.help + "\n";
   return out;

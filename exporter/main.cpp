@@ -3,10 +3,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <functional>
 #include <iostream>
 #include <thread>
 
-#include "host_name.h"
+#include "check.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/http_server.h"
@@ -16,14 +17,6 @@
 namespace {
 
 using namespace smtp_exporter;
-
-// EHLO needs a name; modules that give none use this host's FQDN (or,
-// without one, the probe's address literal).
-void fill_ehlo_names(config::Config& config) {
-  const std::string name = exporter::fqdn();
-  for (auto& [_, module] : config.modules)
-    if (module.ehlo_name.empty()) module.ehlo_name = name;
-}
 
 // A bad configuration is said once: plainly for --config.check (a person
 // reads it), as a log line otherwise (a service manager collects it).
@@ -43,23 +36,27 @@ int run(const exporter::Options& options) {
     report_config_error(options, e.what());
     return 1;
   }
-  fill_ehlo_names(config);
 
+  // Before the App: the agent's strand must be destroyed while its
+  // io_context still exists.
+  boost::asio::io_context io(static_cast<int>(options.threads));
   std::unique_ptr<exporter::App> app_holder;
   try {
-    app_holder = std::make_unique<exporter::App>(std::move(config),
-                                                 exporter::AppOptions{options.timeout_offset_seconds, "smtp_banner"});
+    exporter::AppOptions app_options;
+    app_options.timeout_offset_seconds = options.timeout_offset_seconds;
+    app_options.config_file = options.config_file;
+    app_holder = std::make_unique<exporter::App>(std::move(config), app_options);
   } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
     report_config_error(options, e.what());
     return 1;
   }
   exporter::App& app = *app_holder;
   if (options.config_check) {  // after the TLS contexts were built: they are part of the check
-    std::cout << app.config()->source << ": OK, " << app.config()->modules.size() << " module(s)\n";
+    std::cout << app.config()->source << ": OK, " << app.config()->modules.size() << " module(s), "
+              << app.config()->targets.size() << " target(s)\n";
     return 0;
   }
   log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", app.config()->source}});
-  boost::asio::io_context io(static_cast<int>(options.threads));
   exporter::HttpServer server(io, app);
   try {
     for (const auto& address : options.listen_addresses) server.listen(address);
@@ -75,8 +72,20 @@ int run(const exporter::Options& options) {
     if (ec) return;
     log::info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
     server.stop();
+    app.stop_agent();
     io.stop();
   });
+
+  // SIGHUP: read the configuration file again; a bad one is logged and the
+  // one in force stays (App::reload).
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    app.reload();
+    hangup.async_wait(on_hangup);
+  };
+  hangup.async_wait(on_hangup);
+  app.start_agent(io.get_executor());
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < options.threads; ++i) workers.emplace_back([&io] { io.run(); });
@@ -89,6 +98,9 @@ int run(const exporter::Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `smtp_exporter check TARGET [flags]`: one probe and a doctor report (check.h).
+  if (argc > 1 && std::string_view(argv[1]) == "check")
+    return exporter::run_check(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   std::string error;
   auto options = exporter::parse_flags(std::vector<std::string>(argv + 1, argv + argc), error);
   if (!options) {

@@ -16,15 +16,18 @@ namespace {
 using prometheus::Family;
 using prometheus::Gauge;
 
+// The gauges of one probe; `labels` go on every series (agent mode).
 class Metrics {
  public:
+  explicit Metrics(prometheus::Labels labels = {}) : labels_(std::move(labels)) {}
   Family<Gauge>& family(const std::string& name, const std::string& help) {
-    return prometheus::BuildGauge().Name(name).Help(help).Register(registry_);
+    return prometheus::BuildGauge().Name(name).Help(help).Labels(labels_).Register(registry_);
   }
   void set(const std::string& name, const std::string& help, double value) { family(name, help).Add({}).Set(value); }
-  std::string text() const { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
+  std::vector<prometheus::MetricFamily> families() const { return registry_.Collect(); }
 
  private:
+  prometheus::Labels labels_;
   prometheus::Registry registry_;
 };
 
@@ -120,11 +123,40 @@ void render_mx(Metrics& m, const probes::ProbeResult& r) {
           *soonest);
 }
 
+// SMTP AUTH and the test message ([auth], [send]); durations are in
+// probe_smtp_duration_seconds{phase="auth|mail|rcpt|data"}.
+void render_transaction(Metrics& m, const probes::ProbeResult& r) {
+  if (r.auth_success)
+    m.set("probe_smtp_auth_success", "Whether SMTP AUTH succeeded; present when the module configures auth.",
+          *r.auth_success ? 1 : 0);
+  if (!r.auth_mechanism.empty())
+    m.family("probe_smtp_auth_mechanism_used_info", "The SASL mechanism the probe authenticated with.")
+        .Add({{"mechanism", r.auth_mechanism}})
+        .Set(1);
+  if (!r.recipients.empty()) {
+    auto& rcpt = m.family("probe_smtp_rcpt_status_code", "Reply code to RCPT TO, per recipient.");
+    for (const auto& recipient : r.recipients) rcpt.Add({{"recipient", recipient.address}}).Set(recipient.code);
+  }
+  if (!r.enhanced_status_code.empty())
+    m.family("probe_smtp_enhanced_status_code_info",
+             "RFC 3463 enhanced status code of the last reply that carried one.")
+        .Add({{"code", r.enhanced_status_code}})
+        .Set(1);
+  if (r.attempts)
+    m.set("probe_smtp_attempts", "Conversations run by this probe: 1, more when a 4xx reply was retried.",
+          *r.attempts);
+  if (r.message_accepted)
+    m.family("probe_smtp_message_info", "The token of the test message the server accepted (in its Subject).")
+        .Add({{"token", r.message_token}})
+        .Set(1);
+}
+
 }  // namespace
 
-std::string render_metrics(const probes::ProbeResult& r) {
+namespace {
+
+void fill(Metrics& m, const probes::ProbeResult& r) {
   using probes::Stage;
-  Metrics m;
   m.set("probe_success", "Whether the probe succeeded (1) or failed (0).", r.success ? 1 : 0);
   m.set("probe_duration_seconds", "How long the probe took to complete in seconds.", r.duration_seconds);
   m.set("probe_timeout_seconds", "The deadline applied to this probe in seconds.", r.timeout_seconds);
@@ -160,6 +192,7 @@ std::string render_metrics(const probes::ProbeResult& r) {
 
   render_tls(m, r);
   if (r.mx) render_mx(m, r);
+  render_transaction(m, r);
 
   // A state set: exactly one of the three is 1.
   auto& health = m.family("probe_smtp_health", "Health of the probed service: healthy, degraded or unhealthy.");
@@ -171,8 +204,37 @@ std::string render_metrics(const probes::ProbeResult& r) {
         .Add({{"stage", std::string(probes::to_string(r.failure->stage))},
               {"reason", std::string(probes::to_string(r.failure->reason))}})
         .Set(1);
-  return m.text();
 }
+
+}  // namespace
+
+std::string render_metrics(const probes::ProbeResult& r) {
+  Metrics m;
+  fill(m, r);
+  return prometheus::TextSerializer().Serialize(m.families());
+}
+
+std::string render_labelled(const std::vector<LabelledResult>& results) {
+  // One family per name across all results: the text format allows a name's
+  // HELP/TYPE block only once.
+  std::vector<prometheus::MetricFamily> merged;
+  std::map<std::string, std::size_t> index;
+  for (const auto& [labels, result] : results) {
+    Metrics m(prometheus::Labels(labels.begin(), labels.end()));
+    fill(m, *result);
+    for (auto& family : m.families()) {
+      auto [it, fresh] = index.emplace(family.name, merged.size());
+      if (fresh) {
+        merged.push_back(std::move(family));
+      } else {
+        auto& into = merged[it->second].metric;
+        into.insert(into.end(), family.metric.begin(), family.metric.end());
+      }
+    }
+  }
+  return prometheus::TextSerializer().Serialize(merged);
+}
+
 
 std::string render_debug(const probes::ProbeResult& result, const std::string& metrics,
                          const std::string& module_name, const config::Module& module) {

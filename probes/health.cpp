@@ -15,6 +15,15 @@ std::string_view to_string(Health h) {
   return "unhealthy";
 }
 
+std::string_view title(Health h) {
+  switch (h) {
+    case Health::healthy: return "Healthy";
+    case Health::degraded: return "Degraded";
+    case Health::unhealthy: return "Unhealthy";
+  }
+  return "Unhealthy";
+}
+
 namespace {
 
 void worsen(HealthVerdict& v, Health h, std::string finding) {

@@ -12,6 +12,10 @@ std::string_view to_string(Stage stage) {
     case Stage::ehlo: return "ehlo";
     case Stage::starttls: return "starttls";
     case Stage::quit: return "quit";
+    case Stage::auth: return "auth";
+    case Stage::mail: return "mail";
+    case Stage::rcpt: return "rcpt";
+    case Stage::data: return "data";
   }
   return "unknown";
 }
@@ -34,6 +38,10 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::not_offered: return "not_offered";
     case FailureReason::tls_error: return "tls_error";
     case FailureReason::certificate_error: return "certificate_error";
+    case FailureReason::plaintext_auth_refused: return "plaintext_auth_refused";
+    case FailureReason::auth_error: return "auth_error";
+    case FailureReason::temporary_failure: return "temporary_failure";
+    case FailureReason::permanent_failure: return "permanent_failure";
   }
   return "unknown";
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -27,6 +28,7 @@
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
 #include "tls.h"
+#include "transaction.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -99,6 +101,8 @@ class Conversation {
         note(LogEntry::Kind::info, "STARTTLS not offered; continuing without TLS (opportunistic)");
       }
     }
+    if (request_.module.auth && !co_await authenticate()) co_return;
+    if (request_.module.send && !co_await send_message()) co_return;
     co_await quit();
   }
 
@@ -340,6 +344,163 @@ class Conversation {
     co_return false;
   }
 
+  // SMTP AUTH (RFC 4954) with the strongest mechanism both sides know. The
+  // secret never reaches the log: the lines carrying it are shown masked.
+  asio::awaitable<bool> authenticate() {
+    result.auth_success = false;
+    auto started = Clock::now();
+    bool ok = co_await auth_exchange();
+    timed(Stage::auth, started);
+    if (!ok) {
+      co_await quit();
+      co_return false;
+    }
+    result.auth_success = true;
+    note(LogEntry::Kind::info, "Authenticated as " + request_.module.auth->username + " with " + result.auth_mechanism);
+    co_return true;
+  }
+
+  asio::awaitable<bool> auth_exchange() {
+    const config::AuthConfig& auth = *request_.module.auth;
+    if (!result.tls_established && !auth.allow_plaintext_auth)
+      co_return fail(Stage::auth, FailureReason::plaintext_auth_refused,
+                     "the connection is not encrypted and allow_plaintext_auth is off; credentials not sent");
+    bool offered = std::any_of(result.extensions.begin(), result.extensions.end(),
+                               [](const EhloExtension& e) { return e.keyword == "AUTH"; });
+    if (!offered) co_return fail(Stage::auth, FailureReason::not_offered, "the server does not advertise AUTH");
+    std::string mechanism = choose_mechanism(auth.mechanisms, result.auth_mechanisms);
+    if (mechanism.empty()) {
+      std::string theirs, ours;
+      for (const auto& m : result.auth_mechanisms) theirs += (theirs.empty() ? "" : " ") + m;
+      for (const auto& m : auth.mechanisms) ours += (ours.empty() ? "" : " ") + m;
+      co_return fail(Stage::auth, FailureReason::not_offered,
+                     "no common AUTH mechanism (server: " + printable(theirs) + "; configured: " + ours + ")");
+    }
+    result.auth_mechanism = mechanism;
+    std::optional<Reply> reply;
+    if (mechanism == "PLAIN") {
+      std::string credentials = std::string(1, '\0') + auth.username + std::string(1, '\0') + auth.password;
+      std::string command = "AUTH PLAIN " + base64_encode(credentials);
+      std::string shown = "AUTH PLAIN <credentials hidden>";
+      if (!co_await send(Stage::auth, command, true, shown)) co_return false;
+      reply = co_await read_reply(Stage::auth, true);
+    } else {
+      std::string command = "AUTH " + mechanism;
+      if (!co_await send(Stage::auth, command, true)) co_return false;
+      reply = co_await read_reply(Stage::auth, true);
+      if (!reply) co_return false;
+      if (reply->code != 334) co_return auth_verdict(*reply);
+      std::string first, shown;
+      if (mechanism == "LOGIN") {
+        first = base64_encode(auth.username);
+        shown = first;  // the user name is no secret
+      } else {
+        auto challenge = base64_decode(reply->lines.front());
+        if (!challenge) {
+          std::string cancel = "*";
+          co_await send(Stage::auth, cancel, false);
+          co_return fail(Stage::auth, FailureReason::protocol_error, "the CRAM-MD5 challenge is not base64");
+        }
+        first = base64_encode(cram_md5_response(auth.username, auth.password, *challenge));
+        shown = "<CRAM-MD5 response hidden>";
+      }
+      if (!co_await send(Stage::auth, first, true, shown)) co_return false;
+      reply = co_await read_reply(Stage::auth, true);
+      if (reply && reply->code == 334 && mechanism == "LOGIN") {
+        std::string password = base64_encode(auth.password);
+        std::string hidden = "<password hidden>";
+        if (!co_await send(Stage::auth, password, true, hidden)) co_return false;
+        reply = co_await read_reply(Stage::auth, true);
+      }
+    }
+    if (!reply) co_return false;
+    co_return auth_verdict(*reply);
+  }
+
+  bool auth_verdict(const Reply& reply) {
+    if (reply.code == 235) return true;
+    FailureReason reason = reply.code / 100 == 4   ? FailureReason::temporary_failure
+                           : reply.code / 100 == 5 ? FailureReason::auth_error
+                                                   : FailureReason::unexpected_code;
+    return fail(Stage::auth, reason,
+                "AUTH " + result.auth_mechanism + " answered " + std::to_string(reply.code) + ": " +
+                    printable(reply.lines.front()));
+  }
+
+  // A reply other than the expected one ends the transaction: 4xx is
+  // temporary (retry later), 5xx permanent.
+  bool transaction_failure(Stage stage, const std::string& command, const Reply& reply) {
+    FailureReason reason = reply.code / 100 == 4   ? FailureReason::temporary_failure
+                           : reply.code / 100 == 5 ? FailureReason::permanent_failure
+                                                   : FailureReason::unexpected_code;
+    return fail(stage, reason,
+                command + " answered " + std::to_string(reply.code) + ": " + printable(reply.lines.front()));
+  }
+
+  // MAIL FROM, RCPT TO for each recipient, DATA: a real test message.
+  asio::awaitable<bool> send_message() {
+    const config::SendConfig& message = *request_.module.send;
+    auto started = Clock::now();
+    std::string mail = "MAIL FROM:<" + message.from + ">";
+    std::optional<Reply> reply;
+    if (co_await send(Stage::mail, mail, true)) reply = co_await read_reply(Stage::mail, true);
+    timed(Stage::mail, started);
+    if (!reply) co_return false;
+    if (reply->code != 250) {
+      transaction_failure(Stage::mail, "MAIL FROM", *reply);
+      co_await quit();
+      co_return false;
+    }
+
+    started = Clock::now();
+    std::optional<Reply> refused;
+    for (const auto& address : message.to) {
+      std::string rcpt = "RCPT TO:<" + address + ">";
+      reply.reset();
+      if (co_await send(Stage::rcpt, rcpt, true)) reply = co_await read_reply(Stage::rcpt, true);
+      if (!reply) {
+        timed(Stage::rcpt, started);
+        co_return false;
+      }
+      result.recipients.push_back({address, reply->code});
+      if (reply->code != 250 && reply->code != 251 && !refused) refused = reply;
+    }
+    timed(Stage::rcpt, started);
+    if (refused) {
+      transaction_failure(Stage::rcpt, "RCPT TO", *refused);
+      co_await quit();
+      co_return false;
+    }
+
+    started = Clock::now();
+    bool ok = co_await data();
+    timed(Stage::data, started);
+    if (!ok) {
+      co_await quit();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<bool> data() {
+    std::optional<Reply> reply;
+    if (co_await send(Stage::data, "DATA", true)) reply = co_await read_reply(Stage::data, true);
+    if (!reply) co_return false;
+    if (reply->code != 354) co_return transaction_failure(Stage::data, "DATA", *reply);
+    MessageFields fields = message_fields(std::chrono::system_clock::now(), random_token(), ehlo_argument());
+    std::string text = build_message(*request_.module.send, fields);
+    result.message_token = fields.token;
+    // The payload already ends with CR LF . CR LF.
+    std::string shown = "<message of " + std::to_string(text.size()) + " bytes, token " + fields.token + ">";
+    if (!co_await write(Stage::data, text, true, shown)) co_return false;
+    reply = co_await read_reply(Stage::data, true);
+    if (!reply) co_return false;
+    if (reply->code != 250) co_return transaction_failure(Stage::data, "end of data", *reply);
+    result.message_accepted = true;
+    note(LogEntry::Kind::info, "Message accepted (token " + fields.token + ")");
+    co_return true;
+  }
+
   // Best effort: a server that hangs up instead of answering 221 has still
   // done its job, so nothing here fails the probe.
   // probe_smtp_status_code keeps the last meaningful reply, not QUIT's 221.
@@ -347,14 +508,21 @@ class Conversation {
     if (!io_->socket.is_open()) co_return;
     auto started = Clock::now();
     auto last_code = result.last_code;
+    auto enhanced = result.enhanced_status_code;
     if (co_await send(Stage::quit, "QUIT", false)) co_await read_reply(Stage::quit, false);
     result.last_code = last_code;
+    result.enhanced_status_code = enhanced;
     timed(Stage::quit, started);
   }
 
-  asio::awaitable<bool> send(Stage stage, std::string_view command, bool required) {
-    note(LogEntry::Kind::sent, std::string(command));
+  // One command line; `shown` replaces it in the log (a line with a secret).
+  asio::awaitable<bool> send(Stage stage, std::string_view command, bool required, std::string_view shown = {}) {
     std::string line = std::string(command) + "\r\n";
+    co_return co_await write(stage, line, required, shown.empty() ? command : shown);
+  }
+
+  asio::awaitable<bool> write(Stage stage, const std::string& line, bool required, std::string_view shown) {
+    note(LogEntry::Kind::sent, std::string(shown));
     error_code ec;
     if (tls_) {
       co_await asio::async_write(*tls_, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
@@ -375,6 +543,10 @@ class Conversation {
         log_received(std::string_view(buffer_).substr(0, parsed.consumed));
         buffer_.erase(0, parsed.consumed);
         result.last_code = parsed.reply.code;
+        if (!parsed.reply.lines.empty()) {
+          std::string enhanced = enhanced_status_code(parsed.reply.code, parsed.reply.lines.front());
+          if (!enhanced.empty()) result.enhanced_status_code = std::move(enhanced);
+        }
         co_return std::move(parsed.reply);
       }
       if (parsed.status == ReplyParse::Status::error) {
@@ -431,13 +603,42 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   auto started = Clock::now();
   auto io = std::make_shared<Io>(co_await asio::this_coro::executor);
   io->arm(request.timeout, io);
-  Conversation conversation(request, io);
-  co_await conversation.run();
-  io->deadline.cancel();
+  ProbeResult result;
+  std::vector<LogEntry> earlier_log;  // of the attempts before this one
   error_code ignored;
+  for (int attempt = 1;; ++attempt) {
+    Conversation conversation(request, io);
+    co_await conversation.run();
+    io->socket.close(ignored);
+    result = std::move(conversation.result);
+    if (request.module.auth || request.module.send) result.attempts = attempt;
+    bool temporary = result.failure && result.failure->reason == FailureReason::temporary_failure;
+    if (!temporary || attempt > request.module.retries || io->expired) break;
+    // Greylisting: wait, then start over on a new connection (the socket
+    // reopens on connect), all within the one deadline.
+    auto left = request.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    if (left <= request.module.retry_delay) {
+      result.log.push_back({std::chrono::system_clock::now(), LogEntry::Kind::info,
+                            "Not retrying: the retry delay of " + config::format_duration(request.module.retry_delay) +
+                                " would pass the deadline"});
+      break;
+    }
+    result.log.push_back({std::chrono::system_clock::now(), LogEntry::Kind::info,
+                          "Temporary failure; retrying in " + config::format_duration(request.module.retry_delay) +
+                              " (attempt " + std::to_string(attempt + 1) + " of " +
+                              std::to_string(request.module.retries + 1) + ")"});
+    earlier_log.insert(earlier_log.end(), std::make_move_iterator(result.log.begin()),
+                       std::make_move_iterator(result.log.end()));
+    asio::steady_timer wait(io->socket.get_executor(), request.module.retry_delay);
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  io->deadline.cancel();
   io->socket.close(ignored);
-
-  ProbeResult result = std::move(conversation.result);
+  if (!earlier_log.empty()) {
+    earlier_log.insert(earlier_log.end(), std::make_move_iterator(result.log.begin()),
+                       std::make_move_iterator(result.log.end()));
+    result.log = std::move(earlier_log);
+  }
   finish(result, started, request);
   co_return result;
 }

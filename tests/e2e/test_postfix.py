@@ -52,6 +52,11 @@ class PostfixTestCase(unittest.TestCase):
         return None
 
     @classmethod
+    def exporter_env(cls):
+        """Extra environment variables for the exporter process (None: none)."""
+        return None
+
+    @classmethod
     def setUpClass(cls):
         binary = os.environ.get("SMTP_EXPORTER_BIN")
         if not binary:
@@ -60,7 +65,7 @@ class PostfixTestCase(unittest.TestCase):
         if not os.access(binary, os.X_OK):   # before spending seconds on Postfix
             raise RuntimeError(f"exporter binary {binary!r} does not exist or is not executable")
         cls.postfix = shared_postfix()
-        cls.exporter = Exporter(binary, config_text=cls.config_text())
+        cls.exporter = Exporter(binary, config_text=cls.config_text(), env=cls.exporter_env())
         cls.exporter.start()
         # Exporter.stop raises if the exporter does not exit with 0 within 2 s of SIGTERM:
         # that is reported as an error of this class.
@@ -151,6 +156,63 @@ class SmtpBannerAgainstPostfix(PostfixTestCase):
         self.assertIn("EHLO", body)        # a line we sent
         self.assertIn("220", body)         # the greeting we received
         self.assertIn("probe_success", body)
+
+
+class AuthSendAgainstPostfix(PostfixTestCase):
+    """SMTP AUTH over STARTTLS on the submission port, then a real message delivered to
+    the Maildir and found by the token the exporter reports."""
+
+    @classmethod
+    def config_text(cls):
+        ca = cls.postfix.ca_file
+        user = cls.postfix.sasl_username
+        modules = ""
+        for name, env in (("submit", "SMTP_EXPORTER_E2E_PASSWORD"), ("wrong_password", "SMTP_EXPORTER_E2E_WRONG")):
+            modules += f"""
+[modules.{name}]
+tls = "starttls"
+[modules.{name}.tls_config]
+ca_file = "{ca}"
+server_name = "mail.example.test"
+[modules.{name}.auth]
+username = "{user}"
+password_env = "{env}"
+[modules.{name}.send]
+from = "probe@example.test"
+to = ["sink@example.test"]
+"""
+        return modules
+
+    @classmethod
+    def exporter_env(cls):
+        return {"SMTP_EXPORTER_E2E_PASSWORD": cls.postfix.sasl_password,
+                "SMTP_EXPORTER_E2E_WRONG": cls.postfix.sasl_password + "-wrong"}
+
+    def test_authenticated_message_is_delivered(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.submission_port}", module="submit")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_auth_success", body), 1, body)
+        self.assertEqual(len(select(samples, "probe_smtp_auth_mechanism_used_info")), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_rcpt_status_code", body,
+                                    recipient="sink@example.test"), 250, body)
+        info = select(samples, "probe_smtp_message_info")
+        self.assertEqual(len(info), 1, body)
+        token = info[0][0]["token"]
+        self.assertRegex(token, r"^[a-z0-9]{6}$")
+        message = self.postfix.find_message(token)
+        self.assertTrue(message, f"no message with token {token} in the Maildir")
+        self.assertNotIn(self.postfix.sasl_password, body)
+
+    def test_wrong_password_is_auth_error(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.submission_port}", module="wrong_password")
+        self.assertEqual(self.value(samples, "probe_success", body), 0, body)
+        self.assertEqual(self.value(samples, "probe_smtp_failure_info", body, stage="auth", reason="auth_error"),
+                         1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_auth_success", body), 0, body)
+        status, _, debug = self.probe(f"127.0.0.1:{self.postfix.submission_port}", module="wrong_password",
+                                      debug="true")
+        self.assertEqual(status, 200)
+        self.assertNotIn(self.postfix.sasl_password, debug)
 
 
 class TlsAgainstPostfix(PostfixTestCase):

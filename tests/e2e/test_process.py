@@ -18,37 +18,12 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import Exporter, free_port, parse_metrics  # noqa: E402
+from harness import Exporter, StallingServer, free_port, parse_metrics  # noqa: E402
 
 
 
 def run(*args, timeout=10):
     return subprocess.run([exporter_binary(), *args], capture_output=True, text=True, timeout=timeout)
-
-
-class StallingServer:
-    """Accepts TCP connections on 127.0.0.1 and never says a word."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.port = self.sock.getsockname()[1]
-        self.clients = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.clients.append(conn)
-
-    def close(self):
-        self.sock.close()
-        for c in self.clients:
-            c.close()
 
 
 class Flags(unittest.TestCase):
@@ -153,6 +128,33 @@ class Running(unittest.TestCase):
         for t in threads:
             t.join(5)
         self.assertEqual(len(results), 5)
+
+    def test_sighup_reloads_and_a_bad_file_keeps_the_old_config(self):
+        smtp = StallingServer()  # a target for the agent; its probes time out, which is fine here
+        self.addCleanup(smtp.close)
+        good = ('[modules.smtp_banner]\ntimeout = "1s"\n\n[[targets]]\nname = "first"\n'
+                f'target = "127.0.0.1:{smtp.port}"\ninterval = "1s"\n')
+        with Exporter(exporter_binary(), config_text=good) as exporter:
+            _, _, health = exporter.get("/healthz")
+            self.assertIn('"name":"first"', health)
+            with open(exporter.config_file, "w") as f:
+                f.write(good.replace('"first"', '"second"'))
+            exporter.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while '"name":"second"' not in exporter.get("/healthz")[2] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn('"name":"second"', exporter.get("/healthz")[2])
+            with open(exporter.config_file, "w") as f:
+                f.write("[modules.smtp_banner]\nport = 0\n")
+            exporter.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while ("smtp_exporter_config_last_reload_successful 0" not in exporter.get("/metrics")[2]
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            self.assertIn("smtp_exporter_config_last_reload_successful 0", exporter.get("/metrics")[2])
+            self.assertIn('"name":"second"', exporter.get("/healthz")[2], "the config in force stays")
+            with open(exporter.log_file) as f:
+                self.assertIn("configuration reload failed", f.read())
 
     def test_sigint_also_stops_cleanly(self):
         exporter = Exporter(exporter_binary())

@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <optional>
 #include <stdexcept>
+#include <algorithm>
 #include <thread>
 
 namespace smtp_exporter::testing {
@@ -72,6 +73,9 @@ struct FakeSmtpServer::Impl {
   mutable std::mutex mutex;
   std::vector<std::string> lines;
   std::atomic<int> connections{0};
+  int open = 0;
+  std::atomic<int> max_open{0};
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>> times;
   std::atomic<int> tls_handshakes{0};
 
   // The connection's transport: the plain socket until a start_tls step,
@@ -150,7 +154,14 @@ struct FakeSmtpServer::Impl {
       tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       ++connections;
-      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+      // Tracks how many conversations run at once (on the server's one thread).
+      max_open = std::max(max_open.load(), ++open);
+      auto accepted = std::chrono::steady_clock::now();
+      asio::co_spawn(io, serve(std::move(socket)), [this, accepted](std::exception_ptr) {
+        --open;
+        std::lock_guard lock(mutex);
+        times.emplace_back(accepted, std::chrono::steady_clock::now());
+      });
     }
   }
 };
@@ -176,6 +187,14 @@ std::vector<std::string> FakeSmtpServer::received() const {
 }
 
 int FakeSmtpServer::connections() const { return impl_->connections; }
+
+int FakeSmtpServer::max_concurrent() const { return impl_->max_open; }
+
+std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
+FakeSmtpServer::conversations() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->times;
+}
 
 int FakeSmtpServer::tls_handshakes() const { return impl_->tls_handshakes; }
 

@@ -72,6 +72,11 @@ class FakeSmtpServer {
   // Every command line received, in order, CR LF stripped.
   std::vector<std::string> received() const;
   int connections() const;
+  // The most conversations that ran at the same time.
+  int max_concurrent() const;
+  // When each finished conversation started and ended, in order of ending.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
+  conversations() const;
   // Server-side TLS handshakes that completed.
   int tls_handshakes() const;
 

@@ -5,6 +5,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 
 #include "smtp_exporter/probe.h"
@@ -16,6 +18,15 @@ inline config::Module test_module() {
   m.ehlo_name = "probe.test";
   m.ip_protocol = config::IpProtocol::ip4;
   return m;
+}
+
+// Asserts a failed probe with this stage and reason (names compared, so a
+// mismatch prints readably).
+inline void expect_failure(const probes::ProbeResult& r, probes::Stage stage, probes::FailureReason reason) {
+  EXPECT_FALSE(r.success);
+  ASSERT_TRUE(r.failure.has_value());
+  EXPECT_EQ(probes::to_string(r.failure->stage), probes::to_string(stage)) << r.failure->detail;
+  EXPECT_EQ(probes::to_string(r.failure->reason), probes::to_string(reason)) << r.failure->detail;
 }
 
 inline probes::ProbeResult run_probe_sync(probes::ProbeRequest request) {

@@ -20,13 +20,6 @@ std::vector<std::string> keywords(const probes::ProbeResult& r) {
   return out;
 }
 
-void expect_failure(const probes::ProbeResult& r, Stage stage, FailureReason reason) {
-  EXPECT_FALSE(r.success);
-  ASSERT_TRUE(r.failure.has_value());
-  EXPECT_EQ(probes::to_string(r.failure->stage), probes::to_string(stage)) << r.failure->detail;
-  EXPECT_EQ(probes::to_string(r.failure->reason), probes::to_string(reason)) << r.failure->detail;
-}
-
 std::vector<Stage> stages(const probes::ProbeResult& r) {
   std::vector<Stage> out;
   for (const auto& [stage, _] : r.stage_seconds) out.push_back(stage);

@@ -65,13 +65,6 @@ class TlsProbe : public ::testing::Test {
 TestPki* TlsProbe::pki_ = nullptr;
 Issued* TlsProbe::valid_ = nullptr;
 
-void expect_failure(const probes::ProbeResult& r, Stage stage, FailureReason reason) {
-  EXPECT_FALSE(r.success);
-  ASSERT_TRUE(r.failure.has_value());
-  EXPECT_EQ(probes::to_string(r.failure->stage), probes::to_string(stage)) << r.failure->detail;
-  EXPECT_EQ(probes::to_string(r.failure->reason), probes::to_string(reason)) << r.failure->detail;
-}
-
 TEST_F(TlsProbe, StartTlsWithAValidCertificate) {
   FakeSmtpServer server(starttls_server(identity(*valid_)));
   auto r = probe(server, module(config::TlsMode::starttls));

@@ -2,6 +2,8 @@
 // tests/config/, named by what is wrong, with the exact message it must give.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <toml++/toml.h>
@@ -97,7 +99,43 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"dns-tries-out-of-range.toml", "2:13: modules.smtp.dns_tries: must be between 1 and 10"},
         BadFile{"dns-servers-not-an-array.toml", "2:15: modules.smtp.dns_servers: expected an array of strings"},
         BadFile{"unknown-dns-key.toml", "2:11: dns.retries: unknown key"},
-        BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"}),
+        BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"},
+        BadFile{"duplicate-target-name.toml", "9:8: targets[1].name: duplicate target name \"a\""},
+        BadFile{"target-unknown-module.toml", "6:10: targets[0].module: unknown module \"nope\""},
+        BadFile{"target-interval-too-short.toml",
+                "7:12: targets[0].interval: invalid interval \"500ms\" (a duration of at least 1s, e.g. \"30s\")"},
+        BadFile{"target-without-name.toml", "3:1: targets[0]: a target needs a non-empty name"},
+        BadFile{"target-reserved-label.toml",
+                "7:26: targets[0].labels.target_name: not a usable Prometheus label name (reserved: target_name, __*)"},
+        BadFile{"targets-not-tables.toml", "1:11: targets: expected [[targets]] tables"},
+        BadFile{"unknown-target-key.toml", "7:11: targets[0].timeout: unknown key"},
+        BadFile{"auth-without-username.toml", "1:1: modules.smtp.auth: username is required"},
+        BadFile{"auth-password-file-and-env.toml",
+                "4:16: modules.smtp.auth.password_env: give exactly one of password_file and password_env"},
+        BadFile{"auth-without-password.toml",
+                "1:1: modules.smtp.auth: one of password_file and password_env is required"},
+        BadFile{"auth-password-env-unset.toml", "3:16: modules.smtp.auth.password_env: environment variable "
+                                                "SMTP_EXPORTER_TEST_UNSET_VARIABLE is not set"},
+        BadFile{"auth-password-file-missing.toml", "3:17: modules.smtp.auth.password_file: cannot read "
+                                                   "\"/nonexistent/password\": No such file or directory"},
+        BadFile{"auth-unknown-mechanism.toml", "4:14: modules.smtp.auth.mechanisms: unsupported mechanism "
+                                               "\"XOAUTH2\" (expected PLAIN, LOGIN or CRAM-MD5)"},
+        BadFile{"auth-duplicate-mechanism.toml",
+                "4:14: modules.smtp.auth.mechanisms: mechanism \"PLAIN\" listed twice"},
+        BadFile{"auth-allow-plaintext-not-boolean.toml",
+                "4:24: modules.smtp.auth.allow_plaintext_auth: expected a boolean"},
+        BadFile{"send-without-recipients.toml", "3:6: modules.smtp.send.to: to must list at least one recipient"},
+        BadFile{"send-without-from.toml", "1:1: modules.smtp.send: from is required"},
+        BadFile{"send-invalid-recipient.toml",
+                "3:6: modules.smtp.send.to: \"<bad>\" is not a mail address (local@domain)"},
+        BadFile{"send-reserved-header.toml",
+                "7:11: modules.smtp.send.headers.Subject: the probe writes this header itself"},
+        BadFile{"mx-with-send.toml",
+                "2:6: modules.smtp.mx: cannot be combined with [auth] or [send]: probe one submission server, not an "
+                "MX set"},
+        BadFile{"retries-out-of-range.toml", "2:11: modules.smtp.retries: must be between 0 and 10"},
+        BadFile{"send-subject-prefix-line-break.toml",
+                "4:18: modules.smtp.send.subject_prefix: must not contain line breaks"}),
     [](const testing::TestParamInfo<BadFile>& info) {
       std::string name = info.param.file.substr(0, info.param.file.find('.'));
       for (char& c : name)
@@ -121,6 +159,8 @@ TEST(LoadFile, GoodFileWithEveryKey) {
   EXPECT_EQ(mx.expect_banner_code, 554);
   EXPECT_EQ(mx.ip_protocol, IpProtocol::ip4);
   EXPECT_FALSE(mx.ip_protocol_fallback);
+  EXPECT_EQ(mx.retries, 3);
+  EXPECT_EQ(mx.retry_delay, 2s);
   EXPECT_EQ(mx.tls_config.server_name, "mx.example.org");
   EXPECT_TRUE(mx.tls_config.insecure_skip_verify);
   EXPECT_EQ(mx.tls_config.min_version, TlsVersion::tls12);
@@ -260,6 +300,69 @@ TEST_P(ToTomlRoundTrip, ParsesBackToTheSameModules) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ToTomlRoundTrip, testing::Values("default", "good", "files"));
+
+}  // namespace
+}  // namespace smtp_exporter::config
+
+namespace smtp_exporter::config {
+namespace {
+
+// [auth] and [send]: the secret is loaded, kept, and never rendered.
+TEST(LoadString, AuthAndSendWithSecretFromEnvironment) {
+  ::setenv("SMTP_EXPORTER_TEST_PASSWORD", "s3cr3t-Pa55", 1);
+  Config config = load_string(R"(
+[modules.submit]
+tls = "starttls"
+retries = 2
+retry_delay = "1s"
+[modules.submit.auth]
+username = "probe@example.test"
+password_env = "SMTP_EXPORTER_TEST_PASSWORD"
+mechanisms = ["plain", "LOGIN"]
+allow_plaintext_auth = true
+[modules.submit.send]
+from = "probe@example.test"
+to = ["a@example.test", "b@example.test"]
+subject_prefix = "[probe]"
+body = "hello"
+[modules.submit.send.headers]
+X-Probe = "yes"
+)",
+                              "inline.toml");
+  const Module& m = config.modules.at("submit");
+  EXPECT_EQ(m.retries, 2);
+  EXPECT_EQ(m.retry_delay, 1s);
+  ASSERT_TRUE(m.auth.has_value());
+  EXPECT_EQ(m.auth->username, "probe@example.test");
+  EXPECT_EQ(m.auth->password, "s3cr3t-Pa55");
+  EXPECT_EQ(m.auth->password_env, "SMTP_EXPORTER_TEST_PASSWORD");
+  EXPECT_EQ(m.auth->mechanisms, (std::vector<std::string>{"PLAIN", "LOGIN"}));
+  EXPECT_TRUE(m.auth->allow_plaintext_auth);
+  ASSERT_TRUE(m.send.has_value());
+  EXPECT_EQ(m.send->to, (std::vector<std::string>{"a@example.test", "b@example.test"}));
+  EXPECT_EQ(m.send->subject_prefix, "[probe]");
+  EXPECT_EQ(m.send->headers, (std::vector<std::pair<std::string, std::string>>{{"X-Probe", "yes"}}));
+  std::string text = to_toml(config);
+  EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
+  EXPECT_NE(text.find("password_env = 'SMTP_EXPORTER_TEST_PASSWORD'"), std::string::npos) << text;
+  // The rendering loads again to the same module.
+  Config again = load_string(to_toml("submit", m), "again.toml");
+  EXPECT_EQ(again.modules.at("submit").auth->password, "s3cr3t-Pa55");
+  EXPECT_EQ(again.modules.at("submit").send->headers, m.send->headers);
+  EXPECT_EQ(again.modules.at("submit").retries, 2);
+}
+
+TEST(LoadFile, AuthPasswordFileLosesOneTrailingNewline) {
+  const std::string path = ::testing::TempDir() + "/smtp_exporter_password";
+  {
+    std::ofstream(path) << "pw with spaces\n\n";
+  }
+  Config config = load_string("[modules.a.auth]\nusername = \"u\"\npassword_file = \"" + path + "\"\n", "x.toml");
+  EXPECT_EQ(config.modules.at("a").auth->password, "pw with spaces\n");
+  EXPECT_EQ(config.modules.at("a").auth->mechanisms, (std::vector<std::string>{"CRAM-MD5", "LOGIN", "PLAIN"}));
+  EXPECT_FALSE(config.modules.at("a").auth->allow_plaintext_auth);
+  EXPECT_EQ(to_toml(config).find("pw with"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace smtp_exporter::config

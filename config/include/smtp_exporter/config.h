@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,29 @@ struct DnsConfig {
   int tries = 0;                     // 0: resolv.conf's
 };
 
+// SMTP AUTH ([modules.NAME.auth]). The secret is read when the config is
+// loaded and kept here only: to_toml() prints the file or variable name,
+// never the password, and the probe never logs it.
+struct AuthConfig {
+  std::string username;
+  std::string password_file;  // exactly one of password_file and password_env
+  std::string password_env;
+  std::string password;  // the secret itself
+  // SASL mechanisms the probe may use, in order of preference.
+  std::vector<std::string> mechanisms{"CRAM-MD5", "LOGIN", "PLAIN"};
+  // Send credentials over a connection without TLS.
+  bool allow_plaintext_auth = false;
+};
+
+// A test message ([modules.NAME.send]): MAIL FROM, RCPT TO, DATA.
+struct SendConfig {
+  std::string from;
+  std::vector<std::string> to;
+  std::string subject_prefix = "[smtp_exporter]";
+  std::string body = "Test message sent by smtp_exporter to check mail delivery.\n";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra header lines, in name order
+};
+
 // One probe recipe, selected by `module=NAME` on /probe.
 struct Module {
   std::uint16_t port = 25;
@@ -64,11 +88,30 @@ struct Module {
   // expiry than these make a working server "degraded". 0s: no latency limit.
   Duration degraded_banner_latency = std::chrono::seconds(2);
   int degraded_cert_days = 14;
+  std::optional<AuthConfig> auth;  // authenticate after EHLO (and STARTTLS)
+  std::optional<SendConfig> send;  // then send a test message
+  // A 4xx reply to AUTH, MAIL, RCPT or DATA (greylisting) starts the whole
+  // conversation again, up to `retries` more times, `retry_delay` apart,
+  // within the probe's deadline.
+  int retries = 0;
+  Duration retry_delay = std::chrono::seconds(5);
+};
+
+// Agent mode: a target the exporter probes on its own, on an interval
+// ([[targets]]), served on /metrics and /healthz.
+struct ScheduledTarget {
+  std::string name;    // unique; the target_name label and the /healthz check name
+  std::string target;  // as /probe's target parameter (HOST[:PORT], mx:DOMAIN)
+  std::string module;
+  Duration interval = std::chrono::seconds(60);
+  std::map<std::string, std::string> labels;  // added to its series on /metrics
+  std::string where;  // "FILE:LINE:COLUMN" of its target key, for errors found later
 };
 
 struct Config {
   DnsConfig dns;
   std::map<std::string, Module> modules;
+  std::vector<ScheduledTarget> targets;
   // Where the config came from: a file path, or "<built-in defaults>".
   std::string source;
 };

@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <map>
 #include <memory>
@@ -29,6 +30,8 @@ struct HttpResponse {
 struct AppOptions {
   double timeout_offset_seconds = 0.5;
   std::string default_module = "smtp_banner";
+  std::string config_file;  // what a reload reads; empty: the built-in modules
+  std::size_t agent_concurrency = 32;  // scheduled probes running at once
 };
 
 class App {
@@ -46,6 +49,15 @@ class App {
   // the reason when that fails; the configuration in force stays.
   void set_config(config::Config config);
   std::shared_ptr<const config::Config> config() const;
+
+  // Reads the configuration file again (SIGHUP, POST /-/reload). On error the
+  // configuration in force stays; returns the reason, empty on success.
+  std::string reload();
+
+  // Starts probing the [[targets]] in the background on `executor`
+  // (restarted by every successful reload).
+  void start_agent(const boost::asio::any_io_executor& executor);
+  void stop_agent();
 
  private:
   struct State;

@@ -1,6 +1,7 @@
 // Command-line flags, in the Prometheus style: --name=value or --name value.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,18 @@ struct Options {
   bool help = false;
   bool version = false;
 };
+
+// One "--name[=value]" argument at args[i] (taking the value from args[i+1]
+// when it is not attached; i then moves past it). `takes_value` says whether
+// a known flag has a value, nullopt for an unknown flag. nullopt with a
+// one-line `error` when the argument does not fit.
+struct FlagArgument {
+  std::string name;
+  std::string value;
+};
+std::optional<FlagArgument> read_flag(const std::vector<std::string>& args, std::size_t& i,
+                                      const std::function<std::optional<bool>(const std::string&)>& takes_value,
+                                      std::string& error);
 
 // nullopt with a one-line `error` on an unknown flag or a bad value.
 std::optional<Options> parse_flags(const std::vector<std::string>& args, std::string& error);

@@ -16,7 +16,8 @@ namespace smtp_exporter::probes {
 // the `phase` label of probe_smtp_duration_seconds. `tls` is the handshake
 // (right after connect with implicit TLS, after STARTTLS otherwise);
 // `starttls` is the STARTTLS command, whose failures include its handshake.
-enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit };
+// auth, mail, rcpt and data run only when the module has [auth] / [send].
+enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit, auth, mail, rcpt, data };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
@@ -33,9 +34,13 @@ enum class FailureReason {
   unexpected_code,  // a valid reply with a code other than the expected one
   null_mx,          // the domain says it accepts no mail (MX 0 ".", RFC 7505)
   no_reachable_mx,  // no host of the MX set could be connected to
-  not_offered,      // STARTTLS required but not advertised in EHLO
+  not_offered,      // STARTTLS required but not advertised in EHLO; AUTH or no common mechanism
   tls_error,        // the TLS handshake failed
   certificate_error,  // the handshake worked but the certificate did not verify
+  plaintext_auth_refused,  // AUTH configured but no TLS, and allow_plaintext_auth is off
+  auth_error,              // the server rejected the credentials (535, other 5xx)
+  temporary_failure,       // a 4xx reply (auth, mail, rcpt, data)
+  permanent_failure,       // a 5xx reply (mail, rcpt, data)
 };
 std::string_view to_string(FailureReason);
 
@@ -87,7 +92,8 @@ struct LogEntry {
 // Health in three states, as health-check endpoints report it; see
 // smtp_exporter/health.h for the rules.
 enum class Health { healthy, degraded, unhealthy };
-std::string_view to_string(Health);
+std::string_view to_string(Health);  // "healthy"
+std::string_view title(Health);      // "Healthy", as /healthz and the check report write it
 
 struct HealthVerdict {
   Health status = Health::healthy;
@@ -133,6 +139,19 @@ struct ProbeResult {
   std::optional<TlsInfo> tls;
   bool tls_established = false;
   std::optional<Failure> failure;
+  // SMTP AUTH and test message ([auth], [send] in the module).
+  std::optional<bool> auth_success;  // set when the module configures auth
+  std::string auth_mechanism;        // the SASL mechanism used, once chosen
+  struct Recipient {
+    std::string address;
+    int code = 0;  // reply to RCPT TO
+  };
+  std::vector<Recipient> recipients;
+  std::string enhanced_status_code;  // RFC 3463 "5.7.8" of the last reply carrying one
+  std::string message_token;         // the 6-character token of the message sent
+  bool message_accepted = false;     // 250 after the message data
+  // Conversations run (retries after 4xx); set for modules with auth or send.
+  std::optional<int> attempts;
   HealthVerdict health;  // set when the probe finishes
   std::vector<LogEntry> log;
   // Mail domain probes only: the MX set and one probe per host address.

@@ -4,7 +4,7 @@ from .net import free_port, wait_port
 from .postfix import Postfix
 from .exporter import Exporter, parse_metrics
 from .dnsmasq import BlackHoleResolver, Dnsmasq
-from .fake_smtp import FakeSmtp, common_free_port
+from .fake_smtp import FakeSmtp, StallingServer, common_free_port
 
 __all__ = ["free_port", "wait_port", "Postfix", "Exporter", "parse_metrics", "Dnsmasq",
-           "BlackHoleResolver", "FakeSmtp", "common_free_port"]
+           "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port"]

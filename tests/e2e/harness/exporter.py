@@ -29,8 +29,9 @@ class Exporter:
     config_text), log_file (stdout+stderr of the process), process (subprocess.Popen).
     """
 
-    def __init__(self, binary, config_text=None, extra_args=(), start_timeout=10.0):
+    def __init__(self, binary, config_text=None, extra_args=(), start_timeout=10.0, env=None):
         self.binary = binary
+        self.env = env  # extra environment variables for the process (e.g. a password_env)
         self.config_text = config_text
         self.extra_args = tuple(extra_args)
         self.start_timeout = start_timeout
@@ -69,7 +70,8 @@ class Exporter:
         # pipe would block the exporter's logging.
         with open(self.log_file, "wb") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT)
+                                            stderr=subprocess.STDOUT,
+                                            env={**os.environ, **self.env} if self.env else None)
         try:
             self._wait_healthy(argv)
         except BaseException:

@@ -61,3 +61,28 @@ def common_free_port(hosts):
         except OSError:
             continue
     raise RuntimeError(f"no port free on all of {hosts}")
+
+
+class StallingServer:
+    """Accepts TCP connections on 127.0.0.1 and never says a word."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.clients = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.clients:
+            c.close()

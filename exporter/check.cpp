@@ -1,0 +1,841 @@
+// `smtp_exporter check`: flags, report model, text and JSON printing, and the
+// command itself (configuration, one probe on a private io_context).
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include "check.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <ostream>
+
+#include "host_name.h"
+#include "smtp_exporter/cli.h"
+#include "smtp_exporter/probe.h"
+#include "smtp_exporter/probe_query.h"
+#include "smtp_exporter/tls_context.h"
+#include "text.h"
+
+namespace smtp_exporter::exporter {
+namespace {
+
+using probes::Health;
+using probes::ProbeResult;
+using probes::Stage;
+
+// ---- Flags -----------------------------------------------------------------------------
+
+struct CheckFlag {
+  bool takes_value;
+  const char* value_name;
+  const char* help;
+};
+
+const std::vector<std::pair<std::string, CheckFlag>>& check_flags() {
+  static const std::vector<std::pair<std::string, CheckFlag>> flags{
+      {"module", {true, "NAME", "Module to probe with. Default: smtp_banner if configured, else the only module."}},
+      {"config.file", {true, "FILE", "TOML configuration file. Default: the built-in modules."}},
+      {"output", {true, "FORMAT", "Report format: text (default) or json."}},
+      {"timeout", {true, "DURATION", "Deadline of the probe, e.g. \"30s\". Default: the module's timeout."}},
+      {"hostname", {true, "NAME", "Name to verify the certificate against (and send as SNI), as &hostname= on /probe."}},
+      {"remediation-markdown", {false, "", "Print every remediation entry as Markdown (docs/troubleshooting.md) and exit."}},
+      {"help", {false, "", "Show this help and exit."}},
+  };
+  return flags;
+}
+
+const CheckFlag* find_flag(const std::string& name) {
+  for (const auto& [n, flag] : check_flags())
+    if (n == name) return &flag;
+  return nullptr;
+}
+
+// ---- Text helpers ----------------------------------------------------------------------
+
+// Server-supplied text made safe for a terminal and for JSON: valid UTF-8 is
+// kept, control characters and invalid bytes become \xNN.
+std::string safe_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", c);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    std::size_t length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (valid && length == 3) {  // no overlong forms, no surrogates
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (valid && length == 4) {
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      hex(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string milliseconds_text(double seconds) {
+  char buf[32];
+  double ms = seconds * 1000;
+  std::snprintf(buf, sizeof buf, ms < 1 ? "%.3f ms" : "%.1f ms", ms);
+  return buf;
+}
+
+std::string utc_text(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// "29 days left", "expired 3 days ago", as classify_health counts days.
+std::string days_left_text(double days) {
+  if (days < 0) {
+    auto ago = static_cast<long>(std::ceil(-days));
+    return "expired " + std::to_string(ago) + (ago == 1 ? " day ago" : " days ago");
+  }
+  auto left = static_cast<long>(std::floor(days));
+  return std::to_string(left) + (left == 1 ? " day left" : " days left");
+}
+
+std::string failure_text(const probes::Failure& f) {
+  return std::string(to_string(f.stage)) + " failed (" + std::string(to_string(f.reason)) + "): " + safe_text(f.detail);
+}
+
+std::string extension_text(const probes::EhloExtension& e) {
+  return safe_text(e.params.empty() ? e.keyword : e.keyword + " " + e.params);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
+  return out;
+}
+
+std::string shell_word(const std::string& word) {
+  bool plain = !word.empty();
+  for (char c : word)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_.:/[]=@+,").find(c) != std::string_view::npos))
+      plain = false;
+  if (plain) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The MX host the advice should name: the first failing one, else the first.
+const probes::MxHost* focus_host(const ProbeResult& r) {
+  for (const auto& h : r.mx_hosts)
+    if (h.result.failure) return &h;
+  return r.mx_hosts.empty() ? nullptr : &r.mx_hosts.front();
+}
+
+// ---- JSON helpers ----------------------------------------------------------------------
+// Everything is appended to one string (no chained operator+: GCC 12 at -O3
+// reports false -Wrestrict warnings on "literal" + temporary, PR 105329).
+
+class Json {
+ public:
+  explicit Json(std::string& out) : out_(out) {}
+
+  Json& begin_object() { return open('{'); }
+  Json& end_object() { return close('}'); }
+  Json& begin_array() { return open('['); }
+  Json& end_array() { return close(']'); }
+
+  Json& key(std::string_view name) {
+    separate();
+    out_.append("\"").append(name).append("\":");
+    after_key_ = true;
+    return *this;
+  }
+  Json& string(std::string_view text) {
+    separate();
+    out_.append("\"").append(json_escape(safe_text(text))).append("\"");
+    return *this;
+  }
+  Json& number(double value) {
+    separate();
+    if (!std::isfinite(value)) {
+      out_.append("null");
+    } else {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.9g", value);
+      out_.append(buf);
+    }
+    return *this;
+  }
+  Json& integer(long long value) {
+    separate();
+    out_.append(std::to_string(value));
+    return *this;
+  }
+  Json& boolean(bool value) {
+    separate();
+    out_.append(value ? "true" : "false");
+    return *this;
+  }
+  Json& null() {
+    separate();
+    out_.append("null");
+    return *this;
+  }
+  Json& strings(const std::vector<std::string>& items) {
+    begin_array();
+    for (const auto& item : items) string(item);
+    return end_array();
+  }
+
+ private:
+  Json& open(char c) {
+    separate();
+    out_ += c;
+    first_ = true;
+    return *this;
+  }
+  Json& close(char c) {
+    out_ += c;
+    first_ = false;
+    return *this;
+  }
+  // A comma before every value of an object or array but the first.
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+
+  std::string& out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+void json_failure(Json& j, const std::optional<probes::Failure>& f) {
+  if (!f) {
+    j.null();
+    return;
+  }
+  j.begin_object();
+  j.key("stage").string(to_string(f->stage));
+  j.key("reason").string(to_string(f->reason));
+  j.key("detail").string(f->detail);
+  j.end_object();
+}
+
+void json_tls(Json& j, const probes::TlsInfo& tls) {
+  j.begin_object();
+  j.key("version").string(tls.version);
+  j.key("cipher").string(tls.cipher);
+  j.key("serverName").string(tls.server_name);
+  j.key("verified").boolean(tls.verified);
+  j.key("verifyErrors").strings(tls.verify_errors);
+  j.key("verifyDetail").string(tls.verify_detail);
+  j.key("certificate");
+  if (tls.presented_chain.empty()) {
+    j.null();
+  } else {
+    const probes::Certificate& leaf = tls.presented_chain.front();
+    j.begin_object();
+    j.key("subject").string(leaf.subject);
+    j.key("issuer").string(leaf.issuer);
+    j.key("serial").string(leaf.serial);
+    j.key("fingerprintSha256").string(leaf.fingerprint_sha256);
+    j.key("notBefore").string(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_before)));
+    j.key("notAfter").string(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_after)));
+    j.end_object();
+  }
+  j.key("daysLeft");
+  if (tls.leaf_days_to_expiry) {
+    j.number(*tls.leaf_days_to_expiry);
+  } else {
+    j.null();
+  }
+  j.end_object();
+}
+
+}  // namespace
+
+// ---- Flags -----------------------------------------------------------------------------
+
+std::optional<CheckOptions> parse_check_flags(const std::vector<std::string>& args, std::string& error) {
+  CheckOptions options;
+  bool have_target = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h") {
+      options.help = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      if (have_target) {
+        error = "unexpected argument \"" + arg + "\" (only one TARGET)";
+        return std::nullopt;
+      }
+      options.target = arg;
+      have_target = true;
+      continue;
+    }
+    auto parsed = read_flag(
+        args, i,
+        [](const std::string& flag_name) -> std::optional<bool> {
+          const CheckFlag* known = find_flag(flag_name);
+          return known ? std::optional<bool>(known->takes_value) : std::nullopt;
+        },
+        error);
+    if (!parsed) return std::nullopt;
+    const std::string& name = parsed->name;
+    const std::string& value = parsed->value;
+    if (name == "module") {
+      if (value.empty()) {
+        error = "--module: the module name is empty";
+        return std::nullopt;
+      }
+      options.module = value;
+    } else if (name == "config.file") {
+      options.config_file = value;
+    } else if (name == "output") {
+      if (value != "text" && value != "json") {
+        error = "--output: \"" + value + "\" is neither text nor json";
+        return std::nullopt;
+      }
+      options.json = value == "json";
+    } else if (name == "timeout") {
+      auto d = config::parse_duration(value);
+      if (!d || d->count() <= 0) {
+        error = "--timeout: \"" + value + "\" is not a positive duration (e.g. \"10s\", \"500ms\")";
+        return std::nullopt;
+      }
+      options.timeout = *d;
+    } else if (name == "hostname") {
+      auto host = parse_target(value, error);
+      if (!host || host->port) {
+        error = "--hostname: " + (host ? std::string("must not have a port") : error);
+        return std::nullopt;
+      }
+      options.hostname = host->host;
+    } else if (name == "remediation-markdown") {
+      options.remediation_markdown = true;
+    } else if (name == "help") {
+      options.help = true;
+    }
+  }
+  if (!have_target && !options.help && !options.remediation_markdown) {
+    error = "missing TARGET";
+    return std::nullopt;
+  }
+  return options;
+}
+
+std::string check_usage() {
+  std::string out =
+      "usage: smtp_exporter check TARGET [flags]\n"
+      "       smtp_exporter check --remediation-markdown\n\n"
+      "Probes TARGET once and prints a diagnosis: each stage with its time, what the server said (greeting,\n"
+      "extensions, TLS, certificate, MX records), the health findings, and for a failure or a degraded finding\n"
+      "the likely causes and how to fix them.\n\n"
+      "TARGET is HOST, HOST:PORT, IPv4[:PORT], [IPv6]:PORT, or mx:DOMAIN for a mail domain (its MX hosts).\n\n"
+      "Flags:\n";
+  for (const auto& [name, flag] : check_flags()) {
+    out.append("  --").append(name);
+    if (flag.takes_value) out.append("=").append(flag.value_name);
+    out.append("\n      ").append(flag.help).append("\n");
+  }
+  out +=
+      "\nExit codes: 0 healthy, 1 degraded, 2 unhealthy, 3 usage or configuration error.\n"
+      "\nExamples:\n"
+      "  smtp_exporter check mail.example.com\n"
+      "  smtp_exporter check mail.example.com:587 --module submission\n"
+      "  smtp_exporter check mx:example.com --module smtp_starttls --output json\n";
+  return out;
+}
+
+// ---- Report model ----------------------------------------------------------------------
+
+int exit_code(Health health) {
+  switch (health) {
+    case Health::healthy: return kCheckHealthy;
+    case Health::degraded: return kCheckDegraded;
+    case Health::unhealthy: return kCheckUnhealthy;
+  }
+  return kCheckUnhealthy;
+}
+
+RemediationContext remediation_context(const CheckSubject& subject, const ProbeResult& result) {
+  RemediationContext c;
+  c.target = subject.target;
+  c.module = subject.module_name;
+  c.port = std::to_string(subject.port);
+  c.implicit_tls = subject.module.tls == config::TlsMode::implicit;
+  c.host = subject.host;
+  c.address = result.ip.empty() ? subject.host : result.ip;
+  const ProbeResult* session = &result;
+  if (subject.mx) {
+    c.domain = subject.host;
+    if (const probes::MxHost* host = focus_host(result)) {
+      c.host = host->exchange;
+      c.address = host->ip;
+      session = &host->result;
+    } else if (result.mx && !result.mx->records.empty() && !result.mx->records.front().exchange.empty()) {
+      c.host = result.mx->records.front().exchange;
+      c.address = c.host;
+    }
+  } else {
+    // mail.example.com → example.com for `dig MX`; a name with one dot or an
+    // IP literal stays as it is.
+    c.domain = subject.host;
+    auto first_dot = subject.host.find('.');
+    bool literal = subject.host.find(':') != std::string::npos ||
+                   subject.host.find_first_not_of("0123456789.") == std::string::npos;
+    if (!literal && first_dot != std::string::npos && subject.host.find('.', first_dot + 1) != std::string::npos)
+      c.domain = subject.host.substr(first_dot + 1);
+  }
+  if (session->tls && !session->tls->server_name.empty()) {
+    c.name = session->tls->server_name;
+  } else if (!subject.server_name.empty()) {
+    c.name = subject.server_name;
+  } else if (!subject.module.tls_config.server_name.empty()) {
+    c.name = subject.module.tls_config.server_name;
+  } else {
+    c.name = c.host;
+  }
+  return c;
+}
+
+CheckReport build_report(const CheckSubject& subject, ProbeResult result) {
+  CheckReport report;
+  report.subject = subject;
+  result.log.clear();
+  for (auto& host : result.mx_hosts) host.result.log.clear();
+
+  // The failing phase: the failure's stage, except that a failure at
+  // `starttls` after the handshake started is the handshake's (phase `tls`).
+  std::optional<Stage> failed;
+  if (result.failure) {
+    failed = result.failure->stage;
+    if (failed == Stage::starttls && result.seconds_in(Stage::tls)) failed = Stage::tls;
+  }
+  for (const auto& [stage, seconds] : result.stage_seconds) {
+    CheckStage s{std::string(to_string(stage)), seconds, true, "ok"};
+    if (failed && stage == *failed) {
+      s.ok = false;
+      s.outcome = std::string(to_string(result.failure->reason)) + ": " + safe_text(result.failure->detail);
+    }
+    report.stages.push_back(std::move(s));
+  }
+
+  RemediationContext context = remediation_context(subject, result);
+  for (const Remediation* entry : remediation_for(result, subject.module)) {
+    CheckRemediation r{std::string(entry->key), expand(entry->title, context), {}, {}, {}, {}};
+    for (auto text : entry->causes) r.causes.push_back(expand(text, context));
+    for (auto text : entry->fixes) r.fixes.push_back(expand(text, context));
+    for (auto text : entry->docker) r.docker.push_back(expand(text, context));
+    for (auto text : entry->kubernetes) r.kubernetes.push_back(expand(text, context));
+    report.remediation.push_back(std::move(r));
+  }
+
+  report.recheck = "smtp_exporter check " + shell_word(subject.target) + " --module " + shell_word(subject.module_name);
+  if (!subject.server_name.empty()) report.recheck += " --hostname " + shell_word(subject.server_name);
+  if (!subject.config_file.empty()) report.recheck += " --config.file " + shell_word(subject.config_file);
+  report.result = std::move(result);
+  return report;
+}
+
+// ---- Text ------------------------------------------------------------------------------
+
+namespace {
+
+void fact(std::string& out, std::string_view label, const std::string& value) {
+  std::string padded(label);
+  padded.resize(std::max<std::size_t>(padded.size() + 1, 14), ' ');
+  out += "  " + padded + value + "\n";
+}
+
+void more(std::string& out, const std::string& value) { out += std::string(16, ' ') + value + "\n"; }
+
+void tls_facts(std::string& out, const probes::TlsInfo& tls, const config::Module& module) {
+  fact(out, "TLS", safe_text(tls.version + ", " + tls.cipher) + " (server name " + safe_text(tls.server_name) + ")");
+  if (!tls.presented_chain.empty()) {
+    const probes::Certificate& leaf = tls.presented_chain.front();
+    fact(out, "Certificate", "subject " + safe_text(leaf.subject));
+    more(out, "issuer  " + safe_text(leaf.issuer));
+    std::string expiry = "expires " + utc_text(leaf.not_after);
+    if (tls.leaf_days_to_expiry) expiry += " (" + days_left_text(*tls.leaf_days_to_expiry) + ")";
+    more(out, expiry);
+  } else {
+    fact(out, "Certificate", "none presented");
+  }
+  if (tls.verified) {
+    fact(out, "Verification", "ok (trusted chain, valid dates, name matches)");
+  } else {
+    std::string text = "failed: " + safe_text(join(tls.verify_errors, ", "));
+    if (!tls.verify_detail.empty()) text += " (" + safe_text(tls.verify_detail) + ")";
+    if (module.tls == config::TlsMode::opportunistic || module.tls_config.insecure_skip_verify)
+      text += "; not failing the probe (" +
+              std::string(module.tls == config::TlsMode::opportunistic ? "opportunistic TLS" : "insecure_skip_verify") +
+              ")";
+    fact(out, "Verification", text);
+  }
+}
+
+std::string host_summary(const probes::MxHost& h) {
+  std::string text = safe_text(h.exchange) + " (preference " + std::to_string(h.preference) + ", " + h.ip + "): ";
+  const ProbeResult& r = h.result;
+  if (r.failure) {
+    text += failure_text(*r.failure);
+  } else {
+    text += "ok";
+    if (r.banner_code && r.banner_latency_seconds)
+      text += ", greeting " + std::to_string(*r.banner_code) + " in " + milliseconds_text(*r.banner_latency_seconds);
+  }
+  if (r.tls && r.tls->leaf_days_to_expiry)
+    text += ", certificate " + days_left_text(*r.tls->leaf_days_to_expiry) + (r.tls->verified ? "" : " (not verified)");
+  return text;
+}
+
+}  // namespace
+
+std::string render_check_text(const CheckReport& report) {
+  const CheckSubject& s = report.subject;
+  const ProbeResult& r = report.result;
+  std::string out = "Check of " + safe_text(s.target) + " with module " + safe_text(s.module_name) + ": " +
+                    std::string(probes::title(r.health.status)) + " (" + milliseconds_text(r.duration_seconds) + ")\n";
+
+  out += "\nStages:\n";
+  for (const auto& stage : report.stages) {
+    std::string name = stage.name;
+    name.resize(10, ' ');
+    std::string time = milliseconds_text(stage.seconds);
+    time.insert(0, time.size() < 10 ? 10 - time.size() : 0, ' ');
+    out += "  " + name + time + "  " + stage.outcome + "\n";
+  }
+  if (report.stages.empty()) out += "  (none ran)\n";
+
+  out += "\nFacts:\n";
+  if (r.failure) fact(out, "Failure", failure_text(*r.failure));
+  if (s.mx) {
+    fact(out, "Mail domain", safe_text(s.host) + ", port " + std::to_string(s.port));
+  } else if (!r.ip.empty()) {
+    fact(out, "Address", r.ip + " (IPv" + std::to_string(r.ip_protocol.value_or(4)) + "), port " + std::to_string(s.port));
+  } else {
+    fact(out, "Host", safe_text(s.host) + ", port " + std::to_string(s.port) + " (no address)");
+  }
+  if (r.banner_code) {
+    std::string first = r.banner_lines.empty() ? "" : " " + safe_text(r.banner_lines.front());
+    std::string latency = r.banner_latency_seconds ? " (after " + milliseconds_text(*r.banner_latency_seconds) + ")" : "";
+    fact(out, "Greeting", std::to_string(*r.banner_code) + first + latency);
+    for (std::size_t i = 1; i < r.banner_lines.size(); ++i)
+      more(out, std::to_string(*r.banner_code) + " " + safe_text(r.banner_lines[i]));
+  }
+  if (r.helo_fallback) fact(out, "EHLO", "rejected; HELO accepted (no extensions known)");
+  if (!r.extensions.empty()) {
+    std::vector<std::string> names;
+    for (const auto& e : r.extensions) names.push_back(extension_text(e));
+    fact(out, "Extensions", join(names, ", ") + (r.tls_established ? " (over TLS)" : ""));
+  }
+  if (r.starttls_offered) fact(out, "STARTTLS", *r.starttls_offered ? "offered" : "not offered");
+  if (r.auth_before_tls && *r.auth_before_tls)
+    fact(out, "AUTH", "offered before TLS: credentials could be sent unencrypted");
+  if (r.tls) tls_facts(out, *r.tls, s.module);
+  if (r.mx) {
+    const probes::MxInfo& mx = *r.mx;
+    if (mx.null_mx) {
+      fact(out, "MX records", "null MX (MX 0 .): the domain accepts no mail");
+    } else if (mx.implicit) {
+      fact(out, "MX records", "none: mail goes to the domain's own address (implicit MX)");
+    } else if (!mx.records.empty()) {
+      std::vector<std::string> records;
+      for (const auto& rec : mx.records) records.push_back(std::to_string(rec.preference) + " " + safe_text(rec.exchange));
+      fact(out, "MX records", join(records, ", "));
+    }
+    if (!r.mx_hosts.empty()) {
+      std::vector<std::string> hosts;
+      for (const auto& h : r.mx_hosts)
+        if (std::find(hosts.begin(), hosts.end(), h.exchange) == hosts.end()) hosts.push_back(h.exchange);
+      fact(out, "Reachable", std::to_string(mx.reachable) + " of " + std::to_string(hosts.size()) + " MX host(s)");
+      out += "  MX hosts:\n";
+      for (const auto& h : r.mx_hosts) out += "    " + host_summary(h) + "\n";
+    }
+  }
+
+  out += "\nFindings:\n";
+  for (const auto& finding : r.health.findings) out += "  - " + safe_text(finding) + "\n";
+  if (r.health.findings.empty()) out += "  none: the server works as expected\n";
+
+  for (const auto& entry : report.remediation) {
+    out += "\n" + entry.key + ": " + entry.title + "\n";
+    out += "  Likely causes:\n";
+    for (const auto& line : entry.causes) out += "    - " + line + "\n";
+    out += "  How to fix:\n";
+    auto platform = [&](std::string_view name, const std::vector<std::string>& lines) {
+      if (lines.empty()) return;
+      out += "    " + std::string(name) + ":\n";
+      for (const auto& line : lines) out += "      - " + line + "\n";
+    };
+    platform("Debian / systemd", entry.fixes);
+    platform("Docker", entry.docker);
+    platform("Kubernetes", entry.kubernetes);
+  }
+
+  out += "\nCheck again: " + report.recheck + "\n";
+  return out;
+}
+
+// ---- JSON ------------------------------------------------------------------------------
+
+std::string render_check_json(const CheckReport& report) {
+  const CheckSubject& s = report.subject;
+  const ProbeResult& r = report.result;
+  std::string out;
+  Json j(out);
+  j.begin_object();
+  j.key("target").string(s.target);
+  j.key("module").string(s.module_name);
+  j.key("status").string(probes::title(r.health.status));
+  j.key("durationMs").number(r.duration_seconds * 1000);
+  j.key("timeoutSeconds").number(r.timeout_seconds);
+  j.key("host").string(s.host);
+  j.key("port").integer(s.port);
+  j.key("address");
+  if (r.ip.empty()) {
+    j.null();
+  } else {
+    j.string(r.ip);
+  }
+
+  j.key("stages").begin_array();
+  for (const auto& stage : report.stages) {
+    j.begin_object();
+    j.key("name").string(stage.name);
+    j.key("seconds").number(stage.seconds);
+    j.key("ok").boolean(stage.ok);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("failure");
+  json_failure(j, r.failure);
+  j.key("findings").strings(r.health.findings);
+
+  j.key("greeting");
+  if (r.banner_code) {
+    j.begin_object();
+    j.key("code").integer(*r.banner_code);
+    j.key("lines").strings(r.banner_lines);
+    j.key("latencySeconds");
+    if (r.banner_latency_seconds) {
+      j.number(*r.banner_latency_seconds);
+    } else {
+      j.null();
+    }
+    j.end_object();
+  } else {
+    j.null();
+  }
+  std::vector<std::string> extensions;
+  for (const auto& e : r.extensions) extensions.push_back(e.params.empty() ? e.keyword : e.keyword + " " + e.params);
+  j.key("extensions").strings(extensions);
+  j.key("authMechanisms").strings(r.auth_mechanisms);
+  j.key("starttlsOffered");
+  if (r.starttls_offered) {
+    j.boolean(*r.starttls_offered);
+  } else {
+    j.null();
+  }
+  j.key("tls");
+  if (r.tls) {
+    json_tls(j, *r.tls);
+  } else {
+    j.null();
+  }
+
+  j.key("mx");
+  if (r.mx) {
+    const probes::MxInfo& mx = *r.mx;
+    j.begin_object();
+    j.key("domain").string(s.host);
+    j.key("records").begin_array();
+    for (const auto& record : mx.records) {
+      j.begin_object();
+      j.key("exchange").string(record.exchange.empty() ? "." : record.exchange);
+      j.key("preference").integer(record.preference);
+      j.end_object();
+    }
+    j.end_array();
+    j.key("implicit").boolean(mx.implicit);
+    j.key("nullMx").boolean(mx.null_mx);
+    j.key("reachable").integer(mx.reachable);
+    j.key("hosts").begin_array();
+    for (const auto& h : r.mx_hosts) {
+      j.begin_object();
+      j.key("exchange").string(h.exchange);
+      j.key("preference").integer(h.preference);
+      j.key("ip").string(h.ip);
+      j.key("reachable").boolean(h.reachable);
+      j.key("success").boolean(h.result.success);
+      j.key("greetingCode");
+      if (h.result.banner_code) {
+        j.integer(*h.result.banner_code);
+      } else {
+        j.null();
+      }
+      j.key("failure");
+      json_failure(j, h.result.failure);
+      j.key("tls");
+      if (h.result.tls) {
+        json_tls(j, *h.result.tls);
+      } else {
+        j.null();
+      }
+      j.end_object();
+    }
+    j.end_array();
+    j.end_object();
+  } else {
+    j.null();
+  }
+
+  j.key("remediation").begin_array();
+  for (const auto& e : report.remediation) {
+    j.begin_object();
+    j.key("key").string(e.key);
+    j.key("title").string(e.title);
+    j.key("causes").strings(e.causes);
+    j.key("fixes").strings(e.fixes);
+    j.key("docker").strings(e.docker);
+    j.key("kubernetes").strings(e.kubernetes);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("recheck").string(report.recheck);
+  j.end_object();
+  out += '\n';
+  return out;
+}
+
+// ---- The command -----------------------------------------------------------------------
+
+int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto usage_error = [&](const std::string& why) {
+    err << "smtp_exporter check: " << why << " (see smtp_exporter check --help)\n";
+    return kCheckUsageError;
+  };
+  std::string error;
+  auto options = parse_check_flags(args, error);
+  if (!options) return usage_error(error);
+  if (options->help) {
+    out << check_usage();
+    return 0;
+  }
+  if (options->remediation_markdown) {
+    out << remediation_markdown();
+    return 0;
+  }
+
+  config::Config config;
+  try {
+    config = options->config_file.empty() ? config::default_config() : config::load_file(options->config_file);
+  } catch (const config::ConfigError& e) {
+    err << "smtp_exporter check: " << e.what() << "\n";
+    return kCheckUsageError;
+  }
+  std::string module_name = options->module;
+  if (module_name.empty()) {
+    if (config.modules.contains("smtp_banner")) {
+      module_name = "smtp_banner";
+    } else if (config.modules.size() == 1) {
+      module_name = config.modules.begin()->first;
+    } else {
+      return usage_error("--module is needed: " + config.source + " has no smtp_banner module and " +
+                         std::to_string(config.modules.size()) + " modules");
+    }
+  }
+  auto module = config.modules.find(module_name);
+  if (module == config.modules.end())
+    return usage_error("unknown module \"" + safe_text(module_name) + "\" in " + config.source);
+
+  CheckSubject subject;
+  subject.target = options->target;
+  subject.module_name = module_name;
+  subject.module = module->second;
+  subject.server_name = options->hostname;
+  subject.config_file = options->config_file;
+  std::string_view target_text = options->target;
+  subject.mx = subject.module.mx || target_text.starts_with("mx:");
+  if (target_text.starts_with("mx:")) target_text.remove_prefix(3);
+  auto target = parse_target(target_text, error);
+  if (!target) return usage_error("invalid target: " + error);
+  subject.host = target->host;
+  subject.port = target->port.value_or(subject.module.port);
+  if (subject.module.ehlo_name.empty()) subject.module.ehlo_name = fqdn();
+
+  probes::ProbeRequest request;
+  request.host = subject.host;
+  request.port = subject.port;
+  request.module = subject.module;
+  request.timeout = options->timeout.value_or(subject.module.timeout);
+  request.server_name = subject.server_name;
+  request.mx = subject.mx;
+  if (subject.module.tls != config::TlsMode::none) {
+    try {
+      request.tls_context = probes::make_tls_context(subject.module.tls_config);
+    } catch (const std::exception& e) {
+      err << "smtp_exporter check: " << config.source << ": modules." << module_name << ".tls_config: " << e.what()
+          << "\n";
+      return kCheckUsageError;
+    }
+  }
+
+  boost::asio::io_context io;
+  ProbeResult result;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, probes::run_probe(request), [&](std::exception_ptr e, ProbeResult r) {
+    failure = e;
+    result = std::move(r);
+  });
+  io.run();
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      err << "smtp_exporter check: the probe failed unexpectedly: " << e.what() << "\n";
+    } catch (...) {
+      err << "smtp_exporter check: the probe failed unexpectedly\n";
+    }
+    return kCheckUnhealthy;
+  }
+
+  CheckReport report = build_report(subject, std::move(result));
+  out << (options->json ? render_check_json(report) : render_check_text(report));
+  out.flush();
+  return exit_code(report.result.health.status);
+}
+
+}  // namespace smtp_exporter::exporter

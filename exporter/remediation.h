@@ -1,0 +1,67 @@
+// What an operator can do about each kind of failure or degradation: likely
+// causes and fixes, with per-platform hints (Debian/systemd, Docker,
+// Kubernetes). ONE table backs the `check` command's advice and the
+// generated docs/troubleshooting.md (`smtp_exporter check --remediation-markdown`).
+//
+// Texts may hold placeholders, replaced by expand(): {host} {port} {name}
+// (the TLS verification name) {domain} {address} (the IP connected to)
+// {target} {module} and {starttls} ("-starttls smtp " for STARTTLS, empty
+// for implicit TLS). Any other brace is left as it is.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtp_exporter/config.h"
+#include "smtp_exporter/probe_result.h"
+
+namespace smtp_exporter::exporter {
+
+struct Remediation {
+  std::string_view key;    // "connect/refused", "tls/certificate_error/expired", "health/cert_expiring", ...
+  std::string_view title;  // one line
+  std::vector<std::string_view> causes;
+  std::vector<std::string_view> fixes;  // Debian / systemd host
+  std::vector<std::string_view> docker;
+  std::vector<std::string_view> kubernetes;
+};
+
+// Every entry, in the order of the documentation.
+const std::vector<Remediation>& remediation_table();
+// The entry with this key; null when there is none.
+const Remediation* find_remediation(std::string_view key);
+
+// The table keys for one failure: usually one; a certificate_error gives one
+// per verification problem (verify_errors, as in TlsInfo). Takes the names
+// (to_string of Stage and FailureReason) so that reasons added later
+// (auth_error, temporary_failure) map too. Empty when nothing matches.
+std::vector<std::string> failure_keys(std::string_view stage, std::string_view reason,
+                                      const std::vector<std::string>& verify_errors = {});
+
+// The entries that apply to a probe result: those of its failure (and, for a
+// mail domain that failed, those of its failing hosts), then those of the
+// degraded findings (certificate expiring within module.degraded_cert_days,
+// slow greeting, no MX records) and of an expired certificate that did not
+// fail the probe. Unique, in that order.
+std::vector<const Remediation*> remediation_for(const probes::ProbeResult& result, const config::Module& module);
+
+struct RemediationContext {
+  std::string host = "HOST";
+  std::string port = "PORT";
+  std::string name = "NAME";
+  std::string domain = "DOMAIN";
+  std::string address = "ADDRESS";
+  std::string target = "TARGET";
+  std::string module = "MODULE";
+  bool implicit_tls = false;
+};
+
+// Replaces the placeholders. The default context gives the generic
+// upper-case names used in the documentation.
+std::string expand(std::string_view text, const RemediationContext& context);
+
+// docs/troubleshooting.md: every entry as a Markdown section, by key.
+std::string remediation_markdown();
+
+}  // namespace smtp_exporter::exporter

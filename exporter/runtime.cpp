@@ -1,0 +1,64 @@
+#include "runtime.h"
+
+#include "host_name.h"
+#include "smtp_exporter/probe_query.h"
+#include "smtp_exporter/tls_context.h"
+#include "text.h"
+
+namespace smtp_exporter::exporter {
+
+std::shared_ptr<const Runtime> Runtime::build(config::Config config) {
+  auto runtime = std::make_shared<Runtime>();
+  // EHLO needs a name; modules that give none use this host's FQDN (or,
+  // without one, the probe's address literal).
+  std::string fqdn_name;
+  bool looked_up = false;
+  for (auto& [name, module] : config.modules) {
+    if (module.ehlo_name.empty()) {
+      if (!looked_up) fqdn_name = fqdn(), looked_up = true;
+      module.ehlo_name = fqdn_name;
+    }
+    if (module.tls == config::TlsMode::none) continue;
+    try {
+      runtime->tls.emplace(name, probes::make_tls_context(module.tls_config));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(config.source + ": modules." + name + ".tls_config: " + e.what());
+    }
+  }
+  runtime->config = std::move(config);
+  for (std::size_t i = 0; i < runtime->config.targets.size(); ++i) {
+    const auto& t = runtime->config.targets[i];
+    std::string error;
+    if (!runtime->request(t.module, t.target, "", error))
+      throw std::runtime_error(t.where + ": targets[" + std::to_string(i) + "].target: " + error);
+  }
+  return runtime;
+}
+
+std::optional<probes::ProbeRequest> Runtime::request(const std::string& module_name, std::string_view target_text,
+                                                     const std::string& server_name, std::string& error) const {
+  auto module = config.modules.find(module_name);
+  if (module == config.modules.end()) {
+    error = "unknown module \"" + json_escape(module_name) + "\"";
+    return std::nullopt;
+  }
+  // "mx:DOMAIN" (or a module with mx = true): the target is a mail domain.
+  bool mx = module->second.mx || target_text.starts_with("mx:");
+  if (target_text.starts_with("mx:")) target_text.remove_prefix(3);
+  auto target = parse_target(target_text, error);
+  if (!target) {
+    error = "invalid target: " + error;
+    return std::nullopt;
+  }
+  probes::ProbeRequest request;
+  request.host = target->host;
+  request.port = target->port.value_or(module->second.port);
+  request.module = module->second;
+  request.timeout = module->second.timeout;
+  if (auto tls = this->tls.find(module_name); tls != this->tls.end()) request.tls_context = tls->second;
+  request.server_name = server_name;
+  request.mx = mx;
+  return request;
+}
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,32 @@
+// A configuration together with what is built from it once (the TLS client
+// contexts), and the one way to turn a target and a module into a probe
+// request, shared by /probe, the agent and the check command.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "smtp_exporter/config.h"
+#include "smtp_exporter/probe.h"
+
+namespace smtp_exporter::exporter {
+
+struct Runtime {
+  config::Config config;
+  std::map<std::string, std::shared_ptr<probes::TlsContext>> tls;
+
+  // Fills in EHLO names, builds the TLS contexts and checks the targets of
+  // [[targets]]. Throws std::runtime_error with the place and the reason.
+  static std::shared_ptr<const Runtime> build(config::Config config);
+
+  // The request to probe `target` ("HOST[:PORT]" or "mx:DOMAIN") with the
+  // module `module_name` within its timeout; nullopt with a one-line error.
+  std::optional<probes::ProbeRequest> request(const std::string& module_name, std::string_view target,
+                                              const std::string& server_name, std::string& error) const;
+};
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,134 @@
+#include "transaction.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <ctime>
+
+namespace smtp_exporter::probes {
+
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n));
+  // EVP_DecodeBlock counts padding as zero bytes.
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) out.pop_back();
+  return out;
+}
+
+std::string cram_md5_response(std::string_view user, std::string_view password, std::string_view challenge) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_md5(), password.data(), static_cast<int>(password.size()),
+       reinterpret_cast<const unsigned char*>(challenge.data()), challenge.size(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(user);
+  out += ' ';
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+std::string choose_mechanism(const std::vector<std::string>& preferred, const std::vector<std::string>& offered) {
+  auto upper = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const auto& want : preferred)
+    for (const auto& have : offered)
+      if (upper(have) == upper(want)) return upper(want);
+  return {};
+}
+
+std::string enhanced_status_code(int code, std::string_view text) {
+  // class "." subject(1-3 digits) "." detail(1-3 digits), then space or end.
+  if (text.size() < 5 || text[0] != static_cast<char>('0' + code / 100) || text[1] != '.') return {};
+  if (text[0] != '2' && text[0] != '4' && text[0] != '5') return {};
+  std::size_t i = 2;
+  for (int part = 0; part < 2; ++part) {
+    std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i - start > 3) return {};
+    if (part == 0) {
+      if (i >= text.size() || text[i] != '.') return {};
+      ++i;
+    }
+  }
+  if (i < text.size() && text[i] != ' ') return {};
+  return std::string(text.substr(0, i));
+}
+
+std::string random_token() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char bytes[6];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    auto seed = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (auto& b : bytes) b = static_cast<unsigned char>(seed >>= 5);
+  }
+  std::string token;
+  for (unsigned char b : bytes) token += kAlphabet[b % 36];
+  return token;
+}
+
+MessageFields message_fields(std::chrono::system_clock::time_point now, std::string token, std::string domain) {
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32], date[64];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return {std::move(token), stamp, date, std::move(domain)};
+}
+
+std::string build_message(const config::SendConfig& send, const MessageFields& f) {
+  std::string to;
+  for (const auto& address : send.to) to += (to.empty() ? "<" : ", <") + address + ">";
+  std::string domain = f.domain;
+  // An address literal is no valid Message-ID domain: keep only its characters.
+  std::erase_if(domain, [](char c) { return c == '[' || c == ']' || c == ':'; });
+  if (domain.empty()) domain = "localhost";
+  std::string out;
+  out += "From: <" + send.from + ">\r\n";
+  out += "To: " + to + "\r\n";
+  out += "Subject: " + send.subject_prefix + " " + f.timestamp + " " + f.token + "\r\n";
+  out += "Date: " + f.date + "\r\n";
+  // ':' is not allowed left of '@' in a msg-id (RFC 5322 §3.6.4): 20260102T030405Z.
+  std::string compact = f.timestamp;
+  std::erase_if(compact, [](char c) { return c == '-' || c == ':'; });
+  out += "Message-ID: <smtp-exporter." + f.token + "." + compact + "@" + domain + ">\r\n";
+  for (const auto& [name, value] : send.headers) out += name + ": " + value + "\r\n";
+  out += "\r\n";
+  std::string_view body = send.body;
+  while (!body.empty()) {
+    std::size_t eol = body.find('\n');
+    std::string_view line = body.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with('.')) out += '.';
+    out.append(line).append("\r\n");
+    body.remove_prefix(eol == std::string_view::npos ? body.size() : eol + 1);
+  }
+  out += ".\r\n";
+  return out;
+}
+
+}  // namespace smtp_exporter::probes
