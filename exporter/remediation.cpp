@@ -327,6 +327,38 @@ const std::vector<Remediation> kTable{
      {"Check the Secret the credentials come from: `kubectl get secret SECRET -o jsonpath='{.data.password}' | "
       "base64 -d` (then clear your terminal), and `kubectl logs deploy/postfix --tail=200 | grep SASL`."}},
 
+    {"auth/not_offered",
+     "AUTH is not offered, or no common mechanism",
+     {"SASL is not enabled on this service (`smtpd_sasl_auth_enable = no`), e.g. port 25 instead of 587.",
+      "AUTH is offered only after STARTTLS (`smtpd_tls_auth_only = yes`) and the module does not use TLS.",
+      "The server offers only mechanisms the module does not allow (its `mechanisms` list)."},
+     {"See what is offered: `openssl s_client -starttls smtp -connect {host}:{port} -crlf -quiet`, then "
+      "`EHLO example.com` and read the AUTH line.",
+      "Probe the submission port (587) with `tls = \"starttls\"`, or 465 with `tls = \"implicit\"`.",
+      "Enable SASL on the service: `postconf -P submission/inet/smtpd_sasl_auth_enable=yes`, then "
+      "`postfix reload`."},
+     {"Check the mail container's SASL settings and that port 587 is the one published."},
+     {"Check the Service targets the submission port: `kubectl describe svc SERVICE`."}},
+    {"auth/plaintext_auth_refused",
+     "Credentials not sent over an unencrypted connection",
+     {"The module authenticates without TLS, and the exporter refuses to send a password in clear text.",
+      "STARTTLS was not offered or the module uses `tls = \"none\"`."},
+     {"Use `tls = \"starttls\"` (port 587) or `tls = \"implicit\"` (port 465) in the module.",
+      "Only on a trusted network, allow it: `allow_plaintext_auth = true` in the module's `auth` table."},
+     {"Same in the exporter's configuration file mounted in the container."},
+     {"Same in the ConfigMap holding the exporter's configuration."}},
+    {"smtp/permanent_failure",
+     "Message refused (5xx)",
+     {"The sender or a recipient is refused: unknown user, relay denied (554 5.7.1), sender not allowed.",
+      "The message is refused: too large (552), content or policy rejection (550/554).",
+      "The client is blocklisted or lacks authentication for relaying."},
+     {"Read the server's reply in the report (and its enhanced code, e.g. 5.7.1).",
+      "Check the recipients exist and the domain is local or relay is allowed: "
+      "`postconf mydestination virtual_mailbox_domains relay_domains smtpd_relay_restrictions`.",
+      "Find the rejection in the log: `journalctl -u postfix@- | grep -E 'reject|NOQUEUE'`."},
+     {"`docker compose logs --tail=200 postfix | grep -E 'reject|NOQUEUE'`."},
+     {"`kubectl logs deploy/postfix --tail=200 | grep -E 'reject|NOQUEUE'`."}},
+
     // ---- TLS ---------------------------------------------------------------------------
     {"tls/not_offered",
      "STARTTLS is not offered",
@@ -512,10 +544,9 @@ std::vector<std::string> failure_keys(std::string_view stage, std::string_view r
   if (reason == "temporary_failure") return {"smtp/temporary_failure"};
   if (reason == "null_mx") return {"dns/null_mx"};
   if (reason == "no_reachable_mx") return {"connect/no_reachable_mx"};
-  if (reason == "not_offered") {  // STARTTLS; at stage auth, AUTH (no entry yet)
-    if (stage == "starttls") return {"tls/not_offered"};
-    return {};
-  }
+  if (reason == "not_offered") return {stage == "auth" ? "auth/not_offered" : "tls/not_offered"};
+  if (reason == "plaintext_auth_refused") return {"auth/plaintext_auth_refused"};
+  if (reason == "permanent_failure") return {"smtp/permanent_failure"};
   if (reason == "tls_error") return {"tls/tls_error"};
   if (reason == "closed") return {"smtp/closed"};
   if (reason == "network_error") return {"network/error"};
