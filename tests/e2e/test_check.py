@@ -17,7 +17,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import Dnsmasq, FakeSmtp, Postfix, StallingServer, common_free_port, free_port  # noqa: E402
+from harness import (Dnsmasq, FakeSmtp, StallingServer, common_free_port, free_port,  # noqa: E402
+                     shared_postfix)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -269,18 +270,6 @@ timeout = "5s"
         self.assertRegex(out.stdout, r"\n  mx +[0-9.]+ ms  nxdomain: ")
         self.assertIn("dns/nxdomain: The name does not exist (NXDOMAIN)", out.stdout)
         self.assertIn("`dig MX missing.test`", out.stdout)
-
-
-_POSTFIX = None
-
-
-def shared_postfix():
-    global _POSTFIX
-    if _POSTFIX is None:
-        _POSTFIX = Postfix()
-        _POSTFIX.start()
-        unittest.addModuleCleanup(_POSTFIX.stop)
-    return _POSTFIX
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance")

@@ -16,24 +16,11 @@ import urllib.parse
 # Import the harness whether run as a script or as tests.e2e.test_postfix via -m unittest.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import Exporter, Postfix, free_port, parse_metrics  # noqa: E402
+from harness import Exporter, Postfix, free_port, parse_metrics, shared_postfix  # noqa: E402
 
 # Extensions the exporter must report from Postfix's EHLO on the plain port.
 EXPECTED_EXTENSIONS = ("PIPELINING", "SIZE", "8BITMIME", "STARTTLS", "ENHANCEDSTATUSCODES",
                        "SMTPUTF8", "CHUNKING")
-
-
-_POSTFIX = None
-
-
-def shared_postfix():
-    """One Postfix for the whole module (it takes seconds to start), stopped at the end."""
-    global _POSTFIX
-    if _POSTFIX is None:
-        _POSTFIX = Postfix()
-        _POSTFIX.start()
-        unittest.addModuleCleanup(_POSTFIX.stop)
-    return _POSTFIX
 
 
 def select(samples, name, **labels):

@@ -1,10 +1,10 @@
 """End-to-end test harness: real servers (Postfix, dnsmasq) and the exporter binary, on 127.0.0.1 only."""
 
 from .net import free_port, wait_port
-from .postfix import Postfix
+from .postfix import Postfix, shared_postfix
 from .exporter import Exporter, parse_metrics
 from .dnsmasq import BlackHoleResolver, Dnsmasq
 from .fake_smtp import FakeSmtp, StallingServer, common_free_port
 
-__all__ = ["free_port", "wait_port", "Postfix", "Exporter", "parse_metrics", "Dnsmasq",
+__all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "parse_metrics", "Dnsmasq",
            "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port"]

@@ -457,3 +457,24 @@ def _cleanup_stale_runs():
             pass                           # no/garbled owner file: a crashed setup
         _kill_instance(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+_SHARED = None
+
+
+def shared_postfix():
+    """One Postfix for the whole test module (it takes seconds to start), stopped by a module
+    cleanup when the module's tests are done."""
+    import unittest
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Postfix()
+        _SHARED.start()
+        unittest.addModuleCleanup(_stop_shared)
+    return _SHARED
+
+
+def _stop_shared():
+    global _SHARED
+    _SHARED.stop()
+    _SHARED = None
