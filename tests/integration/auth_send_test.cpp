@@ -271,6 +271,20 @@ TEST(Send, TemporaryFailuresAreRetriedOnANewConnection) {
   EXPECT_THAT(exporter::render_metrics(r), HasSubstr("probe_smtp_attempts 3"));
 }
 
+TEST(Send, GreylistingPassesOnTheSecondAttempt) {
+  FakeSmtpServer server({conversation(kEhloAuth, send_conversation("450 4.2.0 Greylisted\r\n")),
+                         conversation(kEhloAuth, send_conversation())});
+  config::Module m = send_module();
+  m.retries = 2;
+  m.retry_delay = 50ms;
+  auto r = probe_port(server.port(), m);
+  EXPECT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_THAT(exporter::render_metrics(r), HasSubstr("probe_smtp_attempts 2"));
+  EXPECT_THAT(exporter::render_metrics(r), HasSubstr("probe_smtp_message_info{token=\""));
+}
+
 TEST(Send, PermanentFailuresAndLateRetriesAreNotRetried) {
   FakeSmtpServer server(
       conversation(kEhloAuth, send_conversation("250 2.1.5 Ok\r\n", "554 5.7.1 Rejected\r\n")));

@@ -65,8 +65,9 @@ std::unique_ptr<ssl::context> make_server_context(const TlsIdentity& identity) {
 }  // namespace
 
 struct FakeSmtpServer::Impl {
-  Script script;
-  std::vector<std::unique_ptr<ssl::context>> contexts;  // per step: start_tls steps only
+  // Connection N plays scripts[min(N, last)]; contexts[s][i] for start_tls steps.
+  std::vector<Script> scripts;
+  std::vector<std::vector<std::unique_ptr<ssl::context>>> contexts;
   asio::io_context io;
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   std::thread thread;
@@ -80,7 +81,8 @@ struct FakeSmtpServer::Impl {
 
   // The connection's transport: the plain socket until a start_tls step,
   // then a TLS stream over it.
-  asio::awaitable<void> serve(tcp::socket socket) {
+  asio::awaitable<void> serve(tcp::socket socket, std::size_t which) {
+    const Script& script = scripts[which];
     boost::system::error_code ec;
     asio::streambuf input;
     std::optional<ssl::stream<tcp::socket&>> tls;
@@ -136,7 +138,7 @@ struct FakeSmtpServer::Impl {
           // reply: without this, Nagle holds the reply for the client's
           // delayed ACK (~40 ms).
           socket.set_option(tcp::no_delay(true), ec);
-          tls.emplace(socket, *contexts[index]);
+          tls.emplace(socket, *contexts[which][index]);
           co_await tls->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;  // e.g. the client rejected the certificate: just end the connection
           ++tls_handshakes;
@@ -157,7 +159,8 @@ struct FakeSmtpServer::Impl {
       // Tracks how many conversations run at once (on the server's one thread).
       max_open = std::max(max_open.load(), ++open);
       auto accepted = std::chrono::steady_clock::now();
-      asio::co_spawn(io, serve(std::move(socket)), [this, accepted](std::exception_ptr) {
+      std::size_t which = std::min<std::size_t>(connections - 1, scripts.size() - 1);
+      asio::co_spawn(io, serve(std::move(socket), which), [this, accepted](std::exception_ptr) {
         --open;
         std::lock_guard lock(mutex);
         times.emplace_back(accepted, std::chrono::steady_clock::now());
@@ -166,10 +169,15 @@ struct FakeSmtpServer::Impl {
   }
 };
 
-FakeSmtpServer::FakeSmtpServer(Script script) : impl_(std::make_unique<Impl>()) {
-  impl_->script = std::move(script);
-  for (const Step& step : impl_->script)
-    impl_->contexts.push_back(step.kind == Step::Kind::start_tls ? make_server_context(step.tls) : nullptr);
+FakeSmtpServer::FakeSmtpServer(Script script) : FakeSmtpServer(std::vector<Script>{std::move(script)}) {}
+
+FakeSmtpServer::FakeSmtpServer(std::vector<Script> scripts) : impl_(std::make_unique<Impl>()) {
+  impl_->scripts = std::move(scripts);
+  for (const Script& script : impl_->scripts) {
+    auto& contexts = impl_->contexts.emplace_back();
+    for (const Step& step : script)
+      contexts.push_back(step.kind == Step::Kind::start_tls ? make_server_context(step.tls) : nullptr);
+  }
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }

@@ -64,6 +64,9 @@ Script implicit_tls_server(TlsIdentity identity);
 class FakeSmtpServer {
  public:
   explicit FakeSmtpServer(Script script);
+  // Connection N (from 0) plays scripts[N], the last one for every later
+  // connection: e.g. greylisting that accepts the second attempt.
+  explicit FakeSmtpServer(std::vector<Script> scripts);
   ~FakeSmtpServer();  // stops the thread; stalled connections are closed
   FakeSmtpServer(const FakeSmtpServer&) = delete;
   FakeSmtpServer& operator=(const FakeSmtpServer&) = delete;
