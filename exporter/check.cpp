@@ -14,11 +14,10 @@
 #include <exception>
 #include <ostream>
 
-#include "host_name.h"
+#include "runtime.h"
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
-#include "smtp_exporter/tls_context.h"
 #include "text.h"
 
 namespace smtp_exporter::exporter {
@@ -781,37 +780,28 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   if (module == config.modules.end())
     return usage_error("unknown module \"" + safe_text(module_name) + "\" in " + config.source);
 
+  // The same request /probe and the agent build: EHLO name, TLS context, mx: prefix.
+  std::shared_ptr<const Runtime> runtime;
+  try {
+    runtime = Runtime::build(std::move(config));
+  } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
+    err << "smtp_exporter check: " << e.what() << "\n";
+    return kCheckUsageError;
+  }
+  auto built = runtime->request(module_name, options->target, options->hostname, error);
+  if (!built) return usage_error(error);
+  probes::ProbeRequest& request = *built;
+  if (options->timeout) request.timeout = *options->timeout;
+
   CheckSubject subject;
   subject.target = options->target;
   subject.module_name = module_name;
-  subject.module = module->second;
+  subject.module = request.module;
   subject.server_name = options->hostname;
   subject.config_file = options->config_file;
-  std::string_view target_text = options->target;
-  subject.mx = subject.module.mx || target_text.starts_with("mx:");
-  if (target_text.starts_with("mx:")) target_text.remove_prefix(3);
-  auto target = parse_target(target_text, error);
-  if (!target) return usage_error("invalid target: " + error);
-  subject.host = target->host;
-  subject.port = target->port.value_or(subject.module.port);
-  if (subject.module.ehlo_name.empty()) subject.module.ehlo_name = fqdn();
-
-  probes::ProbeRequest request;
-  request.host = subject.host;
-  request.port = subject.port;
-  request.module = subject.module;
-  request.timeout = options->timeout.value_or(subject.module.timeout);
-  request.server_name = subject.server_name;
-  request.mx = subject.mx;
-  if (subject.module.tls != config::TlsMode::none) {
-    try {
-      request.tls_context = probes::make_tls_context(subject.module.tls_config);
-    } catch (const std::exception& e) {
-      err << "smtp_exporter check: " << config.source << ": modules." << module_name << ".tls_config: " << e.what()
-          << "\n";
-      return kCheckUsageError;
-    }
-  }
+  subject.mx = request.mx;
+  subject.host = request.host;
+  subject.port = request.port;
 
   boost::asio::io_context io;
   ProbeResult result;
