@@ -21,4 +21,10 @@ Config default_config() {
   return config;
 }
 
+std::optional<std::string> default_module(const Config& config) {
+  if (config.modules.contains("smtp_banner")) return "smtp_banner";
+  if (config.modules.size() == 1) return config.modules.begin()->first;
+  return std::nullopt;
+}
+
 }  // namespace smtp_exporter::config

@@ -180,10 +180,8 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   std::string module_name;
   if (module_param != params->end()) {
     module_name = module_param->second;
-  } else if (cfg->modules.contains(options.default_module)) {
-    module_name = options.default_module;
-  } else if (cfg->modules.size() == 1) {
-    module_name = cfg->modules.begin()->first;
+  } else if (auto fallback = config::default_module(*cfg)) {
+    module_name = *fallback;
   } else {
     co_return text(400, "module parameter is missing");
   }

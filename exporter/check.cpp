@@ -767,10 +767,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   std::string module_name = options->module;
   if (module_name.empty()) {
-    if (config.modules.contains("smtp_banner")) {
-      module_name = "smtp_banner";
-    } else if (config.modules.size() == 1) {
-      module_name = config.modules.begin()->first;
+    if (auto fallback = config::default_module(config)) {
+      module_name = *fallback;
     } else {
       return usage_error("--module is needed: " + config.source + " has no smtp_banner module and " +
                          std::to_string(config.modules.size()) + " modules");

@@ -116,6 +116,11 @@ struct Config {
   std::string source;
 };
 
+// The module used when none is named (/probe without module=, `check`
+// without --module): smtp_banner if defined, else the only module; nullopt
+// when neither applies.
+std::optional<std::string> default_module(const Config& config);
+
 // A configuration error; what() reads "FILE:LINE:COLUMN: KEY: reason".
 class ConfigError : public std::runtime_error {
  public:

@@ -29,7 +29,6 @@ struct HttpResponse {
 
 struct AppOptions {
   double timeout_offset_seconds = 0.5;
-  std::string default_module = "smtp_banner";
   std::string config_file;  // what a reload reads; empty: the built-in modules
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
 };
