@@ -17,6 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
+from harness import write_config  # noqa: E402
 from harness import (Dnsmasq, FakeSmtp, StallingServer, common_free_port, free_port,  # noqa: E402
                      shared_postfix)
 
@@ -40,14 +41,6 @@ def check_json(testcase, *args, code):
     for entry in report["remediation"]:
         testcase.assertTrue({"key", "title", "causes", "fixes"} <= set(entry), entry)
     return report
-
-
-def write_config(testcase, text):
-    f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-    f.write(text)
-    f.close()
-    testcase.addCleanup(os.unlink, f.name)
-    return f.name
 
 
 def fake_smtp(testcase, greeting="220 fake.test ESMTP"):

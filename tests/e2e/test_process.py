@@ -11,13 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
+from harness import write_config  # noqa: E402
 from harness import Exporter, StallingServer, free_port, parse_metrics  # noqa: E402
 
 
@@ -62,21 +62,14 @@ class Flags(unittest.TestCase):
 
 
 class ConfigCheck(unittest.TestCase):
-    def write(self, text):
-        f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        f.write(text)
-        f.close()
-        self.addCleanup(os.unlink, f.name)
-        return f.name
-
     def test_valid_config(self):
-        path = self.write('[modules.mx]\nport = 25\ntimeout = "5s"\n')
+        path = write_config(self, '[modules.mx]\nport = 25\ntimeout = "5s"\n')
         out = run(f"--config.file={path}", "--config.check")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("OK, 1 module(s)", out.stdout)
 
     def test_invalid_config_names_file_line_and_key(self):
-        path = self.write('[modules.mx]\nport = 25\ntimeout = "soon"\n')
+        path = write_config(self, '[modules.mx]\nport = 25\ntimeout = "soon"\n')
         out = run(f"--config.file={path}", "--config.check")
         self.assertEqual(out.returncode, 1)
         self.assertEqual(out.stderr.splitlines(),
