@@ -17,4 +17,9 @@ Module read_module(const toml::table& table, const std::string& path, const std:
 DnsConfig read_dns(TableReader& reader, DnsConfig defaults, std::string_view servers_key,
                    std::string_view timeout_key, std::string_view tries_key);
 
+// quit_after and expect_code, checked against the steps `module` has (read
+// its tls, auth and send first).
+void read_steps(TableReader& reader, Module& module);
+void steps_to_toml(const Module& module, toml::table& table);
+
 }  // namespace smtp_exporter::config

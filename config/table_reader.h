@@ -66,6 +66,7 @@ class TableReader {
   }
 
   const toml::table& raw() const { return table_; }
+  const std::string& file() const { return file_; }
 
  private:
   const toml::node* mark(std::string_view key) {

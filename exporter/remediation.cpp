@@ -191,8 +191,8 @@ const std::vector<Remediation> kTable{
      {"Test from a container: `docker run --rm busybox:1.36 nc -vz -w 5 MXHOST {port}`."},
      {"Test from a pod: `kubectl run -it --rm smtp-debug --image=busybox:1.36 --restart=Never -- nc -vz -w 5 MXHOST "
       "{port}`; check egress NetworkPolicies: `kubectl get networkpolicy -A`."}},
-    {"network/error",
-     "Network error",
+    {"connection/error",
+     "Connection error",
      {"A socket error other than refused, unreachable or timeout."},
      {"See the system's message on the debug page: "
       "`curl 'http://localhost:9587/probe?target={target}&module={module}&debug=true'`.",
@@ -257,6 +257,43 @@ const std::vector<Remediation> kTable{
       "Find the rejection in the log: `journalctl -u postfix@- | grep -i helo`."},
      {"`docker compose logs --tail=200 postfix | grep -i helo`."},
      {"`kubectl logs deploy/postfix --tail=200 | grep -i helo`."}},
+    {"smtp/open_relay",
+     "A recipient the server must refuse was accepted",
+     {"An open relay: `mynetworks` or the relay restrictions let this client send to foreign domains "
+      "(a catastrophic misconfiguration: spammers find open relays within hours).",
+      "The probe's address is trusted on purpose (it is in `mynetworks`, or a relay host allows it): the check "
+      "then runs from the wrong place.",
+      "The recipient's domain is one the server does accept (a typo in the module's `to`)."},
+     {"Check from an outside host with the same module; compare `postconf mynetworks smtpd_relay_restrictions "
+      "smtpd_recipient_restrictions`.",
+      "The restrictions must end in `reject_unauth_destination` (Postfix), and `mynetworks` must hold only "
+      "your own hosts: `postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'`, then `systemctl reload postfix`.",
+      "See what was accepted: `journalctl -u postfix@- | grep -i 'RCPT from'`."},
+     {"Docker networks are private ranges: a `mynetworks` that includes 172.16.0.0/12 trusts every container "
+      "and, through NAT, maybe more. List only the addresses you need."},
+     {"Pod and node ranges in `mynetworks` trust every pod in the cluster: narrow it, and check which address "
+      "the probe comes from (`kubectl get pod -o wide`)."}},
+    {"auth/accepted_without_tls",
+     "AUTH is accepted where it must be refused",
+     {"Credentials are accepted over an unencrypted connection: `smtpd_tls_auth_only` is off "
+      "(Postfix), or `disable_plaintext_auth = no` (Dovecot SASL).",
+      "The module probes the wrong port (465 with implicit TLS, or a port meant for internal clients)."},
+     {"Postfix: `postconf -e smtpd_tls_auth_only=yes` (or `-o smtpd_tls_auth_only=yes` on the submission "
+      "service in master.cf), then `systemctl reload postfix`.",
+      "Dovecot: `disable_plaintext_auth = yes` in /etc/dovecot/conf.d/10-auth.conf, then "
+      "`systemctl reload dovecot`.",
+      "Confirm by hand: `nc {host} {port}`, `EHLO x`: AUTH must not be listed before STARTTLS."},
+     {"The same settings in the image's configuration; rebuild or mount the corrected main.cf."},
+     {"The same settings in the ConfigMap of the mail server; roll the Deployment after changing it."}},
+    {"smtp/unexpected_reply",
+     "A reply other than the expected one",
+     {"The module's `expect_code` no longer matches what the server answers (a changed policy, an upgrade "
+      "that changed reply codes).",
+      "A server answering with a code that is neither success nor a 4xx/5xx failure (a broken proxy)."},
+     {"See the exchange: `curl 'http://localhost:9587/probe?target={target}&module={module}&debug=true'`.",
+      "Compare the reply with the module's `expect_code` and `quit_after` (`/config`)."},
+     {"`docker compose logs --tail=200 postfix`."},
+     {"`kubectl logs deploy/postfix --tail=200`."}},
     {"smtp/closed",
      "The server closed the connection",
      {"A limit on connections per client (`smtpd_client_connection_count_limit`, anvil).",
@@ -549,7 +586,7 @@ std::vector<std::string> failure_keys(std::string_view stage, std::string_view r
   if (reason == "permanent_failure") return {"smtp/permanent_failure"};
   if (reason == "tls_error") return {"tls/tls_error"};
   if (reason == "closed") return {"smtp/closed"};
-  if (reason == "network_error") return {"network/error"};
+  if (reason == "connection_error") return {"connection/error"};
   if (reason == "unreachable") return {"connect/unreachable"};
   if (reason == "certificate_error") {
     std::vector<std::string> keys;
@@ -582,6 +619,7 @@ std::vector<std::string> failure_keys(std::string_view stage, std::string_view r
   if (reason == "unexpected_code") {
     if (stage == "ehlo") return {"ehlo/unexpected_code"};
     if (stage == "starttls") return {"tls/starttls_refused"};
+    return {"smtp/unexpected_reply"};
   }
   return {};
 }
@@ -594,6 +632,16 @@ std::vector<const Remediation*> remediation_for(const probes::ProbeResult& resul
     for (auto& key : failure_keys(probes::to_string(f.stage), probes::to_string(f.reason), errors))
       add_unique(keys, std::move(key));
   };
+  if (result.failure && result.failure->reason == probes::FailureReason::unexpected_code) {
+    // A negative check (expect_code) that the server failed: name what it means.
+    const probes::Stage stage = result.failure->stage;
+    bool accepted = std::any_of(result.recipients.begin(), result.recipients.end(),
+                                [](const probes::ProbeResult::Recipient& r) { return r.code / 100 == 2; });
+    if (stage == probes::Stage::rcpt && module.expect_code.contains("rcpt") && accepted)
+      add_unique(keys, "smtp/open_relay");
+    if (stage == probes::Stage::auth && module.expect_code.contains("auth") && !module.auth)
+      add_unique(keys, "auth/accepted_without_tls");
+  }
   if (result.failure) {
     // A mail domain's failure may be a host's one, whose TLS facts are the host's.
     const probes::ProbeResult* source = &result;

@@ -28,7 +28,7 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::dns_error: return "dns_error";
     case FailureReason::refused: return "refused";
     case FailureReason::unreachable: return "unreachable";
-    case FailureReason::network_error: return "network_error";
+    case FailureReason::connection_error: return "connection_error";
     case FailureReason::timeout: return "timeout";
     case FailureReason::closed: return "closed";
     case FailureReason::protocol_error: return "protocol_error";

@@ -75,10 +75,13 @@ class Conversation {
                                    config::format_duration(request_.timeout) + " deadline");
     tcp::endpoint endpoint;
     if (!co_await resolve(endpoint)) co_return;
+    using config::Step;
     if (!co_await connect(endpoint)) co_return;
+    if (stopping(Step::connect)) co_return;  // no greeting read: nothing to QUIT
     const config::TlsMode mode = request_.module.tls;
     if (mode == config::TlsMode::implicit) {
       if (!co_await handshake(Stage::tls)) co_return;
+      if (stopping(Step::tls)) co_return;
       connected_at_ = Clock::now();  // the greeting is awaited once the TLS channel is up
     }
     if (!co_await greeting()) co_return;
@@ -88,10 +91,13 @@ class Conversation {
       co_await quit();
       co_return;
     }
+    if (stopping(Step::banner)) co_return co_await quit();
     if (!co_await ehlo()) co_return;
+    if (stopping(Step::ehlo)) co_return co_await quit();
     if (mode == config::TlsMode::starttls || mode == config::TlsMode::opportunistic) {
       if (*result.starttls_offered) {
         if (!co_await starttls()) co_return;
+        if (stopping(Step::tls)) co_return co_await quit();
         if (!co_await ehlo()) co_return;  // RFC 3207 §4.2: forget what was learned before TLS
       } else if (mode == config::TlsMode::starttls) {
         fail(Stage::starttls, FailureReason::not_offered, "the server does not advertise STARTTLS");
@@ -99,9 +105,12 @@ class Conversation {
         co_return;
       } else {
         note(LogEntry::Kind::info, "STARTTLS not offered; continuing without TLS (opportunistic)");
+        if (stopping(Step::tls)) co_return co_await quit();
       }
     }
     if (request_.module.auth && !co_await authenticate()) co_return;
+    if (!request_.module.auth && expects(Stage::auth) && !co_await auth_without_credentials()) co_return;
+    if (stopping(Step::auth)) co_return co_await quit();
     if (request_.module.send && !co_await send_message()) co_return;
     co_await quit();
   }
@@ -117,6 +126,52 @@ class Conversation {
     return false;
   }
 
+  // quit_after: whether the conversation ends after `step`.
+  bool stopping(config::Step step) {
+    if (request_.module.quit_after != step) return false;
+    note(LogEntry::Kind::info, "Stopping after " + std::string(config::to_string(step)) + " (quit_after)");
+    return true;
+  }
+
+  bool expects(Stage stage) const { return request_.module.expect_code.contains(std::string(to_string(stage))); }
+
+  // What a reply means for the conversation.
+  enum class Verdict {
+    proceed,           // go on
+    expected_refusal,  // expect_code matched a refusal: the probe ends here, successfully
+    failure,           // recorded with fail(): the probe ends here
+  };
+
+  // Judges the reply to `command`; `usual` says whether it is the step's
+  // normal success. With expect_code for the stage, a matching reply is
+  // fine (and ends the probe if it is a refusal), and any other fails the
+  // probe as unexpected_code, except 4xx, which stays temporary (so
+  // greylisting is retried). Without, an unusual reply fails the probe:
+  // 4xx as `on_4xx`, anything else as `on_other`.
+  Verdict judge(Stage stage, const std::string& command, const Reply& reply, bool usual, FailureReason on_4xx,
+                FailureReason on_other) {
+    std::string answered = command + " answered " + std::to_string(reply.code);
+    auto expected = request_.module.expect_code.find(std::string(to_string(stage)));
+    if (expected != request_.module.expect_code.end()) {
+      if (config::code_matches(expected->second, reply.code)) {
+        if (usual) return Verdict::proceed;
+        note(LogEntry::Kind::info, answered + " as expected (expect_code); the probe ends here");
+        return Verdict::expected_refusal;
+      }
+      if (reply.code / 100 != 4) {
+        std::string patterns;
+        for (const auto& p : expected->second) patterns += (patterns.empty() ? "" : " or ") + p;
+        fail(stage, FailureReason::unexpected_code,
+             answered + ", expected " + patterns + ": " + printable(reply.lines.front()));
+        return Verdict::failure;
+      }
+    } else if (usual) {
+      return Verdict::proceed;
+    }
+    fail(stage, reply.code / 100 == 4 ? on_4xx : on_other, answered + ": " + printable(reply.lines.front()));
+    return Verdict::failure;
+  }
+
   FailureReason classify(const error_code& ec) const {
     namespace err = asio::error;
     if (io_->expired) return FailureReason::timeout;
@@ -125,7 +180,7 @@ class Conversation {
       return FailureReason::closed;
     if (ec == err::connection_refused) return FailureReason::refused;
     if (ec == err::network_unreachable || ec == err::host_unreachable) return FailureReason::unreachable;
-    return FailureReason::network_error;
+    return FailureReason::connection_error;
   }
 
   std::string describe(const error_code& ec) const {
@@ -238,7 +293,7 @@ class Conversation {
     const std::string name = ehlo_argument();
     std::string ehlo = "EHLO " + name, helo = "HELO " + name;
     if (co_await send(Stage::ehlo, ehlo, true)) reply = co_await read_reply(Stage::ehlo, true);
-    if (reply && reply->code / 100 == 5) {
+    if (reply && reply->code / 100 == 5 && !expects(Stage::ehlo)) {
       // RFC 5321 §3.2: a server that rejects EHLO may still speak plain SMTP.
       note(LogEntry::Kind::info, "EHLO rejected with " + std::to_string(reply->code) + ", trying HELO");
       command = "HELO";
@@ -247,9 +302,8 @@ class Conversation {
     }
     timed(Stage::ehlo, started);
     if (!reply) co_return false;
-    if (reply->code != 250) {
-      fail(Stage::ehlo, FailureReason::unexpected_code,
-           std::string(command) + " answered " + std::to_string(reply->code) + ": " + printable(reply->lines.front()));
+    if (judge(Stage::ehlo, std::string(command), *reply, reply->code == 250, FailureReason::unexpected_code,
+              FailureReason::unexpected_code) != Verdict::proceed) {
       co_await quit();
       co_return false;
     }
@@ -283,9 +337,8 @@ class Conversation {
     auto reply = co_await read_reply(Stage::starttls, true);
     timed(Stage::starttls, started);
     if (!reply) co_return false;
-    if (reply->code != 220) {
-      fail(Stage::starttls, FailureReason::unexpected_code,
-           "STARTTLS answered " + std::to_string(reply->code) + ": " + printable(reply->lines.front()));
+    if (judge(Stage::starttls, "STARTTLS", *reply, reply->code == 220, FailureReason::unexpected_code,
+              FailureReason::unexpected_code) != Verdict::proceed) {
       co_await quit();
       co_return false;
     }
@@ -427,14 +480,36 @@ class Conversation {
                     printable(reply.lines.front()));
   }
 
-  // A reply other than the expected one ends the transaction: 4xx is
-  // temporary (retry later), 5xx permanent.
-  bool transaction_failure(Stage stage, const std::string& command, const Reply& reply) {
-    FailureReason reason = reply.code / 100 == 4   ? FailureReason::temporary_failure
-                           : reply.code / 100 == 5 ? FailureReason::permanent_failure
-                                                   : FailureReason::unexpected_code;
-    return fail(stage, reason,
-                command + " answered " + std::to_string(reply.code) + ": " + printable(reply.lines.front()));
+  // In the mail transaction, 4xx is temporary (retry later), 5xx permanent.
+  Verdict judge_transaction(Stage stage, const std::string& command, const Reply& reply, bool usual) {
+    FailureReason other = reply.code / 100 == 5 ? FailureReason::permanent_failure : FailureReason::unexpected_code;
+    return judge(stage, command, reply, usual, FailureReason::temporary_failure, other);
+  }
+
+  // expect_code.auth: AUTH without credentials, to check that the server
+  // refuses it here (e.g. 530 before STARTTLS). A 334 challenge is
+  // cancelled (RFC 4954 §4), so no secret is ever sent.
+  asio::awaitable<bool> auth_without_credentials() {
+    auto started = Clock::now();
+    std::string mechanism = choose_mechanism({"PLAIN", "LOGIN", "CRAM-MD5"}, result.auth_mechanisms);
+    std::string command = "AUTH " + (mechanism.empty() ? std::string("PLAIN") : mechanism);
+    std::optional<Reply> reply;
+    if (co_await send(Stage::auth, command, true)) reply = co_await read_reply(Stage::auth, true);
+    if (reply && reply->code == 334) {
+      auto last_code = result.last_code;  // the 334 is the answer that counts, not the cancel's 501
+      std::string cancel = "*";
+      if (co_await send(Stage::auth, cancel, false)) co_await read_reply(Stage::auth, false);
+      result.last_code = last_code;
+    }
+    timed(Stage::auth, started);
+    if (!reply) co_return false;
+    // Nothing is usual here: only an expected reply lets the probe succeed.
+    if (judge(Stage::auth, command, *reply, false, FailureReason::temporary_failure, FailureReason::unexpected_code) !=
+        Verdict::proceed) {
+      co_await quit();
+      co_return false;
+    }
+    co_return true;
   }
 
   // MAIL FROM, RCPT TO for each recipient, DATA: a real test message.
@@ -446,14 +521,14 @@ class Conversation {
     if (co_await send(Stage::mail, mail, true)) reply = co_await read_reply(Stage::mail, true);
     timed(Stage::mail, started);
     if (!reply) co_return false;
-    if (reply->code != 250) {
-      transaction_failure(Stage::mail, "MAIL FROM", *reply);
+    if (judge_transaction(Stage::mail, "MAIL FROM", *reply, reply->code == 250) != Verdict::proceed ||
+        stopping(config::Step::mail)) {
       co_await quit();
       co_return false;
     }
 
     started = Clock::now();
-    std::optional<Reply> refused;
+    std::vector<Reply> replies;
     for (const auto& address : message.to) {
       std::string rcpt = "RCPT TO:<" + address + ">";
       reply.reset();
@@ -463,11 +538,18 @@ class Conversation {
         co_return false;
       }
       result.recipients.push_back({address, reply->code});
-      if (reply->code != 250 && reply->code != 251 && !refused) refused = reply;
+      replies.push_back(std::move(*reply));
     }
     timed(Stage::rcpt, started);
-    if (refused) {
-      transaction_failure(Stage::rcpt, "RCPT TO", *refused);
+    // Every recipient is judged, so a foreign address that is accepted (an
+    // open relay) fails the probe even after an expected refusal.
+    bool go_on = true;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      std::string command = "RCPT TO:<" + message.to[i] + ">";
+      Verdict verdict = judge_transaction(Stage::rcpt, command, replies[i], replies[i].code == 250 || replies[i].code == 251);
+      if (verdict != Verdict::proceed) go_on = false;
+    }
+    if (!go_on || stopping(config::Step::rcpt)) {
       co_await quit();
       co_return false;
     }
@@ -486,7 +568,12 @@ class Conversation {
     std::optional<Reply> reply;
     if (co_await send(Stage::data, "DATA", true)) reply = co_await read_reply(Stage::data, true);
     if (!reply) co_return false;
-    if (reply->code != 354) co_return transaction_failure(Stage::data, "DATA", *reply);
+    // expect_code.data judges DATA's reply unless it is 354, else the reply
+    // to the message.
+    if (reply->code != 354) {
+      judge_transaction(Stage::data, "DATA", *reply, false);
+      co_return false;
+    }
     MessageFields fields = message_fields(std::chrono::system_clock::now(), random_token(), ehlo_argument());
     std::string text = build_message(*request_.module.send, fields);
     result.message_token = fields.token;
@@ -495,7 +582,7 @@ class Conversation {
     if (!co_await write(Stage::data, text, true, shown)) co_return false;
     reply = co_await read_reply(Stage::data, true);
     if (!reply) co_return false;
-    if (reply->code != 250) co_return transaction_failure(Stage::data, "end of data", *reply);
+    if (judge_transaction(Stage::data, "end of data", *reply, reply->code == 250) != Verdict::proceed) co_return false;
     result.message_accepted = true;
     note(LogEntry::Kind::info, "Message accepted (token " + fields.token + ")");
     co_return true;

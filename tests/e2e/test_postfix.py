@@ -202,6 +202,83 @@ to = ["sink@example.test"]
         self.assertNotIn(self.postfix.sasl_password, debug)
 
 
+class NegativeChecksAgainstPostfix(PostfixTestCase):
+    """quit_after and expect_code: the open-relay check, AUTH refused before STARTTLS, and a
+    recipient check that sends no message (the example modules of docs/configuration.md)."""
+
+    @classmethod
+    def config_text(cls):
+        ca = cls.postfix.ca_file
+        return f"""
+[modules.open_relay]
+quit_after = "rcpt"
+[modules.open_relay.send]
+from = "probe@example.test"
+to = ["someone@foreign.invalid"]
+[modules.open_relay.expect_code]
+rcpt = "5xx"
+
+[modules.relay_to_local]
+quit_after = "rcpt"
+[modules.relay_to_local.send]
+from = "probe@example.test"
+to = ["sink@example.test"]
+[modules.relay_to_local.expect_code]
+rcpt = "5xx"
+
+[modules.auth_needs_tls]
+port = 587
+[modules.auth_needs_tls.expect_code]
+auth = [530, 503, 538]
+
+[modules.rcpt_only]
+tls = "starttls"
+quit_after = "rcpt"
+[modules.rcpt_only.tls_config]
+ca_file = "{ca}"
+server_name = "mail.example.test"
+[modules.rcpt_only.auth]
+username = "{cls.postfix.sasl_username}"
+password_env = "SMTP_EXPORTER_E2E_PASSWORD"
+[modules.rcpt_only.send]
+from = "probe@example.test"
+to = ["sink@example.test"]
+"""
+
+    @classmethod
+    def exporter_env(cls):
+        return {"SMTP_EXPORTER_E2E_PASSWORD": cls.postfix.sasl_password}
+
+    def test_relaying_to_a_foreign_domain_is_refused(self):
+        samples, body = self.probe_ok(self.target, module="open_relay")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_rcpt_status_code", body,
+                                    recipient="someone@foreign.invalid"), 554, body)
+        self.assertEqual(self.value(samples, "probe_smtp_enhanced_status_code_info", body, code="5.7.1"), 1, body)
+
+    def test_an_accepted_recipient_fails_the_relay_check(self):
+        # What an open relay looks like to the check: the recipient is accepted.
+        samples, body = self.probe_ok(self.target, module="relay_to_local")
+        self.assertEqual(self.value(samples, "probe_success", body), 0, body)
+        self.assertEqual(self.value(samples, "probe_smtp_failure_info", body, stage="rcpt",
+                                    reason="unexpected_code"), 1, body)
+
+    def test_auth_before_starttls_is_refused(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.submission_port}", module="auth_needs_tls")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_status_code", body), 530, body)
+        self.assertEqual(self.value(samples, "probe_smtp_tls_established", body), 0, body)
+
+    def test_authenticated_recipient_check_sends_nothing(self):
+        samples, body = self.probe_ok(f"127.0.0.1:{self.postfix.submission_port}", module="rcpt_only")
+        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_auth_success", body), 1, body)
+        self.assertEqual(self.value(samples, "probe_smtp_rcpt_status_code", body, recipient="sink@example.test"),
+                         250, body)
+        self.assertEqual(select(samples, "probe_smtp_message_info"), [], body)
+        self.assertEqual(select(samples, "probe_smtp_duration_seconds", phase="data"), [], body)
+
+
 class TlsAgainstPostfix(PostfixTestCase):
     """STARTTLS (port 25 style) and implicit TLS (port 465 style) with Postfix's certificate,
     issued by the harness' CA for mail.example.test and 127.0.0.1."""

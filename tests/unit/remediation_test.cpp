@@ -43,7 +43,7 @@ TEST(RemediationTable, HasTheEntriesTheCheckCommandAndTheAuthFeatureNeed) {
   for (const char* key :
        {"dns/nxdomain", "dns/nodata", "dns/servfail", "dns/refused", "dns/timeout", "dns/dns_error", "dns/null_mx",
         "dns/no_mx", "connect/refused", "connect/timeout", "connect/unreachable", "connect/no_reachable_mx",
-        "network/error", "banner/timeout", "banner/unexpected_code", "banner/protocol_error", "ehlo/unexpected_code",
+        "connection/error", "banner/timeout", "banner/unexpected_code", "banner/protocol_error", "ehlo/unexpected_code",
         "smtp/closed", "smtp/protocol_error", "smtp/timeout", "smtp/temporary_failure", "auth/auth_error",
         "tls/not_offered", "tls/starttls_refused", "tls/tls_error", "tls/certificate_error/expired",
         "tls/certificate_error/not_yet_valid", "tls/certificate_error/self_signed", "tls/certificate_error/unknown_ca",
@@ -109,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(
         KeyCase{"connect_timeout", "connect", "timeout", {}, {"connect/timeout"}},
         KeyCase{"connect_unreachable", "connect", "unreachable", {}, {"connect/unreachable"}},
         KeyCase{"no_reachable_mx", "connect", "no_reachable_mx", {}, {"connect/no_reachable_mx"}},
-        KeyCase{"network_error", "connect", "network_error", {}, {"network/error"}},
+        KeyCase{"connection_error", "connect", "connection_error", {}, {"connection/error"}},
         KeyCase{"implicit_tls_handshake", "tls", "tls_error", {}, {"tls/tls_error"}},
         KeyCase{"starttls_handshake", "starttls", "tls_error", {}, {"tls/tls_error"}},
         KeyCase{"expired", "starttls", "certificate_error", {"expired"}, {"tls/certificate_error/expired"}},
@@ -201,6 +201,26 @@ TEST(RemediationFor, Failures) {
   EXPECT_THAT(keys_of(remediation_for(
                   with_certificate(failed(Stage::starttls, FailureReason::certificate_error), -3, {"expired"}), module)),
               ElementsAre("tls/certificate_error/expired"));
+}
+
+TEST(RemediationFor, FailedNegativeChecks) {
+  config::Module relay_check;
+  relay_check.expect_code["rcpt"] = {"5xx"};
+  ProbeResult relayed = failed(Stage::rcpt, FailureReason::unexpected_code);
+  relayed.recipients = {{"someone@foreign.example", 250}};
+  EXPECT_THAT(keys_of(remediation_for(relayed, relay_check)),
+              ElementsAre("smtp/open_relay", "smtp/unexpected_reply"));
+  // The same failure without an accepted recipient (e.g. a 3xx) is no open relay.
+  relayed.recipients = {{"someone@foreign.example", 354}};
+  EXPECT_THAT(keys_of(remediation_for(relayed, relay_check)), ElementsAre("smtp/unexpected_reply"));
+
+  config::Module auth_check;
+  auth_check.expect_code["auth"] = {"530"};
+  EXPECT_THAT(keys_of(remediation_for(failed(Stage::auth, FailureReason::unexpected_code), auth_check)),
+              ElementsAre("auth/accepted_without_tls", "smtp/unexpected_reply"));
+  config::Module plain;
+  EXPECT_THAT(keys_of(remediation_for(failed(Stage::auth, FailureReason::unexpected_code), plain)),
+              ElementsAre("smtp/unexpected_reply"));
 }
 
 TEST(RemediationFor, DegradedFindings) {

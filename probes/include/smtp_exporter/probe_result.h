@@ -27,7 +27,7 @@ enum class FailureReason {
   dns_error,        // DNS: any other resolver failure
   refused,          // TCP connection refused (stage connect), or DNS query refused (stage resolve)
   unreachable,      // network or host unreachable
-  network_error,    // any other socket error
+  connection_error,  // any other socket error (refused, unreachable, closed are the specific ones)
   timeout,          // the probe deadline passed during this stage
   closed,           // the server closed (or reset) the connection
   protocol_error,   // the bytes received are not a valid SMTP reply
