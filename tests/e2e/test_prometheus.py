@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""End-to-end: a real Prometheus scrapes the exporter with the shipped scrape config
+(docs/examples/prometheus.yml) and evaluates the shipped alerting rules
+(alerts/smtp_exporter.rules.yml); every query of the Grafana dashboards (dashboards/*.json)
+must then return data, and SMTPProbeFailing must fire for the broken targets only.
+
+The exporter probes the harness' Postfix in every way the dashboards show: plain SMTP, STARTTLS
+with the test CA, submission with AUTH and a test message, implicit TLS, a certificate checked
+against a wrong name, a mail domain served by dnsmasq (a working primary MX and a backup MX that
+refuses connections), and a closed port.
+
+Run (as root; Postfix's master runs as root):
+    python3 tests/e2e/test_prometheus.py --exporter build/smtp_exporter
+Needs /usr/bin/prometheus, dnsmasq, Postfix and PyYAML (scripts/install-deps.sh --test).
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.main import exporter_binary, main  # noqa: E402
+from harness import Dnsmasq, Exporter, free_port, shared_postfix  # noqa: E402
+from harness.prometheus import Prometheus, derive_scrape_config, shorten_for  # noqa: E402
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SHIPPED_CONFIG = os.path.join(REPO, "docs", "examples", "prometheus.yml")
+SHIPPED_RULES = os.path.join(REPO, "alerts", "smtp_exporter.rules.yml")
+DASHBOARDS = sorted(glob.glob(os.path.join(REPO, "dashboards", "*.json")))
+
+# Every `for:` of the shipped rules becomes this, so alerts fire within seconds; the real
+# durations are covered by the promtool unit tests of the rules (alerts/tests/).
+SHORT_FOR = "3s"
+# Grafana's built-in interval variables, as they could be for a short time range. Prometheus
+# scrapes every second here, so 20s holds plenty of samples for rate().
+BUILTINS = {"__rate_interval": "20s", "__interval": "2s", "__range": "5m", "__interval_ms": "2000",
+            "__range_s": "300", "__range_ms": "300000"}
+MAIL_DOMAIN = "example.test"       # the domain of the harness Postfix (its certificate: mail.example.test)
+BACKUP_MX_IP = "127.0.0.2"         # the backup MX: nothing listens there, connections are refused
+PASSWORD_ENV = "SMTP_EXPORTER_E2E_PASSWORD"
+SETTLE_TIMEOUT = 45                # seconds for targets, alerts and queries to settle
+
+
+def exporter_config(postfix, dns_server):
+    """Modules named as in the shipped scrape config (and smtp_banner), aimed at the harness Postfix."""
+    ca = postfix.ca_file
+    return f"""
+[dns]
+servers = ["{dns_server}"]
+timeout = "500ms"
+tries = 2
+
+[modules.smtp_banner]
+port = {postfix.smtp_port}
+ip_protocol = "ip4"
+
+# Port 25 style: STARTTLS required, certificate verified against the test CA. Also the module
+# of the mail domain (its MX hosts are probed on this port).
+[modules.smtp_starttls]
+port = {postfix.smtp_port}
+ip_protocol = "ip4"
+tls = "starttls"
+[modules.smtp_starttls.tls_config]
+ca_file = "{ca}"
+
+[modules.submission]
+port = {postfix.submission_port}
+ip_protocol = "ip4"
+tls = "starttls"
+[modules.submission.tls_config]
+ca_file = "{ca}"
+[modules.submission.auth]
+username = "{postfix.sasl_username}"
+password_env = "{PASSWORD_ENV}"
+[modules.submission.send]
+from = "{postfix.sasl_username}"
+to = ["{postfix.sink_address}"]
+
+[modules.smtps]
+port = {postfix.smtps_port}
+ip_protocol = "ip4"
+tls = "implicit"
+[modules.smtps.tls_config]
+ca_file = "{ca}"
+"""
+
+
+def substitute(expr, values):
+    """Replace $var, ${var} and ${var:format} by values[var]; return (expr, names not in values)."""
+    missing = []
+
+    def repl(m):
+        name = m.group(1) or m.group(2)
+        if name not in values:
+            missing.append(name)
+            return m.group(0)
+        return values[name]
+
+    return re.sub(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))", repl, expr), missing
+
+
+def label_values_query(query):
+    """label_values(SELECTOR, LABEL) or label_values(LABEL) -> (LABEL, SELECTOR or None)."""
+    m = re.fullmatch(r"\s*label_values\(\s*(?:(.*\S)\s*,\s*)?(\w+)\s*\)\s*", query)
+    if not m:
+        raise AssertionError(f"not a label_values() query: {query!r}")
+    return m.group(2), m.group(1)
+
+
+def grafana_escape(value):
+    """How Grafana's Prometheus data source interpolates a single-value variable that allows
+    neither multi nor All (prometheusRegularEscape)."""
+    return value.replace("\\", "\\\\").replace("'", "\\\\'")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance "
+                     "(its master runs as root); run as root to test with Prometheus")
+class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        binary = exporter_binary()
+        if not binary or not os.access(binary, os.X_OK):
+            raise RuntimeError(f"exporter binary {binary!r} does not exist or is not executable")
+        if not DASHBOARDS:
+            raise RuntimeError(f"no dashboards in {REPO}/dashboards")
+        cls.postfix = shared_postfix()
+        pf = cls.postfix
+        cls.dns = Dnsmasq([
+            f"mx-host={MAIL_DOMAIN},{pf.hostname},10", f"mx-host={MAIL_DOMAIN},backup.{MAIL_DOMAIN},20",
+            f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}"])
+        cls.dns.start()
+        cls.addClassCleanup(cls.dns.stop)
+        # Prometheus scrapes every second with a 1 s timeout; --timeout-offset 0.2 leaves the
+        # probes 0.8 s (plenty on loopback, even for AUTH and a message over STARTTLS).
+        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server),
+                                extra_args=["--timeout-offset=0.2"], env={PASSWORD_ENV: pf.sasl_password})
+        cls.exporter.start()
+        cls.addClassCleanup(cls.exporter.stop)
+
+        cls.closed_port = free_port()
+        smtp = f"127.0.0.1:{pf.smtp_port}"
+        cls.healthy = {  # (job, instance) of the probes that must succeed
+            ("smtp", smtp), ("smtp_plain", smtp), ("smtp_by_address", smtp),
+            ("smtp_domains", f"mx:{MAIL_DOMAIN}"), ("smtp_submission", f"127.0.0.1:{pf.submission_port}"),
+            ("smtps", f"127.0.0.1:{pf.smtps_port}")}
+        cls.broken = {  # (job, instance) -> (stage, reason)
+            ("smtp", f"127.0.0.1:{cls.closed_port}"): ("connect", "refused"),
+            # the hostname label is passed as &hostname= by the shipped relabeling: wrong name
+            ("smtp_by_address", f"127.0.0.1:{pf.submission_port}"): ("starttls", "certificate_error")}
+        targets = {
+            "smtp": [{"targets": [smtp, f"127.0.0.1:{cls.closed_port}"]}],
+            "smtp_domains": [{"targets": [f"mx:{MAIL_DOMAIN}"]}],
+            "smtp_by_address": [{"targets": [smtp], "labels": {"hostname": pf.hostname}},
+                                {"targets": [f"127.0.0.1:{pf.submission_port}"],
+                                 "labels": {"hostname": f"wrong.{MAIL_DOMAIN}"}}],
+            "smtp_submission": [{"targets": [f"127.0.0.1:{pf.submission_port}"]}],
+            "smtps": [{"targets": [f"127.0.0.1:{pf.smtps_port}"]}],
+        }
+        cls.prometheus = Prometheus()
+        cls.addClassCleanup(cls.prometheus.stop)
+        rules_name = "smtp_exporter.rules.yml"
+        cls.config = derive_scrape_config(
+            SHIPPED_CONFIG, f"127.0.0.1:{cls.exporter.port}", targets,
+            # plain SMTP: a copy of the shipped job "smtp" (same relabeling) with module smtp_banner
+            extra_jobs={"smtp_plain": ("smtp", "smtp_banner", [{"targets": [smtp]}])},
+            rule_files=[cls.prometheus.path(rules_name)])
+        cls.prometheus.start(cls.config, files={rules_name: shorten_for(SHIPPED_RULES, SHORT_FOR)})
+        cls.started = time.monotonic()
+        cls._wait_settled()
+
+    @classmethod
+    def _wait_settled(cls):
+        """Until every target was scraped fine a few times and SMTPProbeFailing fires for every
+        broken target (or the timeout: the tests then report what is missing)."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        want = {(job, inst) for job, inst in cls.broken}
+        while time.monotonic() < deadline:
+            targets = cls.prometheus.targets()
+            up = all(t["health"] == "up" for t in targets) and len(targets) == cls.expected_targets()
+            firing = {(a["labels"].get("job"), a["labels"].get("instance")) for a in cls.prometheus.alerts()
+                      if a["labels"].get("alertname") == "SMTPProbeFailing" and a["state"] == "firing"}
+            samples = cls.prometheus.query("min(count_over_time(up[1m]))")
+            enough = samples and float(samples[0]["value"][1]) >= 5
+            if up and want <= firing and enough:
+                return
+            time.sleep(0.5)
+
+    @classmethod
+    def expected_targets(cls):
+        return sum(len(sc["targets"]) for job in cls.config["scrape_configs"] for sc in job["static_configs"])
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def describe_targets(self):
+        return "\n".join(f"  {t['labels'].get('job')} {t['labels'].get('instance')}: {t['health']} "
+                         f"{t.get('lastError', '')}" for t in self.prometheus.targets())
+
+    def eventually_nonempty(self, expr, timeout=15):
+        """The result of expr, queried until non-empty (the first scrapes may still be missing)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.prometheus.query(expr)
+            if result or time.monotonic() >= deadline:
+                return result
+            time.sleep(0.5)
+
+    def variable_assignments(self, dashboard):
+        """The variable values to query a dashboard with, as Grafana would interpolate them:
+        multi/All variables get their All value (.* here); single-value variables (the drill-down's
+        instance) take, in turn, each value their label_values() query returns. Returns
+        (list of {name: value}, problems), problems naming variables whose query lists nothing."""
+        problems = []
+        fixed = dict(BUILTINS)
+        variables = dashboard["templating"]["list"]
+        for var in variables:
+            if var["type"] == "datasource":
+                fixed[var["name"]] = "prometheus"
+            elif var.get("includeAll"):
+                fixed[var["name"]] = var.get("allValue") or ".*"
+        assignments = [fixed]
+        for var in variables:               # single-value variables, in the dashboard's order
+            if var["type"] != "query" or var.get("includeAll"):
+                continue
+            query = self._query_of(var)
+            expanded = [{**a, var["name"]: grafana_escape(v)}
+                        for a in assignments for v in self._values_of(query, a)]
+            if not expanded:
+                problems.append(f"variable ${var['name']}: {query} returns no values")
+                return [], problems
+            assignments = expanded
+        for var in variables:               # All variables must still list values to choose from
+            if var["type"] == "query" and var.get("includeAll"):
+                query = self._query_of(var)
+                if not any(self._values_of(query, a) for a in assignments):
+                    problems.append(f"variable ${var['name']}: {query} returns no values")
+            elif var["type"] not in ("query", "datasource"):
+                problems.append(f"variable ${var['name']}: type {var['type']} is not handled by this test")
+        return assignments, problems
+
+    @staticmethod
+    def _query_of(var):
+        return var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+
+    def _values_of(self, query, values):
+        expr, missing = substitute(query, values)
+        if missing:
+            raise AssertionError(f"unknown variables {missing} in {query}")
+        label, selector = label_values_query(expr)
+        return self.prometheus.label_values(label, selector)
+
+    # ---- tests -------------------------------------------------------------------------
+
+    def test_targets_are_scraped_with_the_shipped_relabeling(self):
+        targets = self.prometheus.targets()
+        self.assertEqual(len(targets), self.expected_targets(), self.describe_targets())
+        for t in targets:
+            self.assertEqual(t["health"], "up", self.describe_targets())
+            labels = t["labels"]
+            if labels["job"] == "smtp_exporter":
+                self.assertNotIn("module", labels)
+                continue
+            job = next(j for j in self.config["scrape_configs"] if j["job_name"] == labels["job"])
+            # instance is the SMTP target, module the module parameter: the shipped relabeling.
+            self.assertEqual(labels["module"], job["params"]["module"][0], t)
+            self.assertEqual(t["scrapeUrl"].split("?")[0], f"{self.exporter.url}/probe")
+        modules = set(self.prometheus.label_values("module", "probe_success"))
+        self.assertEqual(modules, {"smtp_banner", "smtp_starttls", "submission", "smtps"})
+
+    def test_probe_results_are_as_expected(self):
+        for (job, instance) in self.healthy:
+            with self.subTest(job=job, instance=instance):
+                r = self.eventually_nonempty(f'probe_success{{job="{job}", instance="{instance}"}}')
+                self.assertEqual([x["value"][1] for x in r], ["1"], f"{job} {instance}")
+        for (job, instance), (stage, reason) in self.broken.items():
+            with self.subTest(job=job, instance=instance):
+                r = self.eventually_nonempty(
+                    f'probe_smtp_failure_info{{job="{job}", instance="{instance}"}}')
+                self.assertEqual([(x["metric"]["stage"], x["metric"]["reason"]) for x in r], [(stage, reason)])
+        # &hostname= from the target's label: the certificate was checked against the wrong name.
+        r = self.eventually_nonempty('probe_smtp_tls_verify_info{job="smtp_by_address"}')
+        self.assertEqual({x["metric"]["reason"] for x in r}, {"hostname_mismatch"})
+
+    def test_smtp_probe_failing_fires_for_broken_targets_only(self):
+        alerts = [a for a in self.prometheus.alerts() if a["labels"].get("alertname") == "SMTPProbeFailing"]
+        seen = {(a["labels"].get("job"), a["labels"].get("instance")): a for a in alerts}
+        summary = "\n".join(f"  {k}: {a['state']}" for k, a in sorted(seen.items()))
+        for key in self.broken:
+            with self.subTest(broken=key):
+                self.assertIn(key, seen, f"SMTPProbeFailing not active for {key}; active:\n{summary}")
+                self.assertEqual(seen[key]["state"], "firing", summary)
+                self.assertEqual(seen[key]["labels"].get("module"), "smtp_starttls")
+        for key in self.healthy:
+            with self.subTest(healthy=key):
+                self.assertNotIn(key, seen, f"SMTPProbeFailing active for the healthy target {key}:\n{summary}")
+        # The rules file really was the shipped one, loaded whole.
+        names = {r["name"] for g in self.prometheus.rule_groups() for r in g["rules"]}
+        self.assertIn("SMTPProbeFailing", names)
+
+    def test_every_dashboard_query_returns_data(self):
+        failures = []
+        checked = 0
+        for path in DASHBOARDS:
+            with open(path, encoding="utf-8") as f:
+                dashboard = json.load(f)
+            name = os.path.basename(path)
+            assignments, problems = self.variable_assignments(dashboard)
+            failures += [f"{name}: {p}" for p in problems]
+            for panel in self._panels(dashboard["panels"]):
+                for target in panel.get("targets", []):
+                    raw = target.get("expr", "")
+                    where = f"{name}: panel {panel.get('title')!r}, target {target.get('refId')}"
+                    exprs = []
+                    for values in assignments:
+                        expr, missing = substitute(raw, values)
+                        if missing:
+                            failures.append(f"{where}: unknown variables {missing} in {raw}")
+                            break
+                        exprs.append(expr)
+                    else:
+                        checked += 1
+                        error = self._first_nonempty(exprs)
+                        if error:
+                            failures.append(f"{where}: {error}\n    expr: {raw}")
+        self.assertGreater(checked, 50)
+        self.assertEqual(failures, [], "\n" + "\n".join(failures))
+
+    def _first_nonempty(self, exprs, timeout=10):
+        """None when one of exprs (one per variable assignment) returns data, else why not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for expr in exprs:
+                try:
+                    if self.prometheus.query(expr):
+                        return None
+                except AssertionError as e:   # PrometheusError: the expr does not parse/evaluate
+                    return f"query error: {e}"
+            if time.monotonic() >= deadline:
+                return f"empty result (with {len(exprs)} variable assignment(s), e.g. {exprs[0]})"
+            time.sleep(1)
+
+    @classmethod
+    def _panels(cls, panels):
+        for panel in panels:
+            yield panel
+            yield from cls._panels(panel.get("panels", []))
+
+
+if __name__ == "__main__":
+    main()
