@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The systemd unit: systemd-analyze verify is clean, the offline exposure score is at most
+--max-exposure, and the hardening the exporter is designed for is present (and nothing that
+would break it: ProcSubset=pid hides /proc/stat, IPAddressDeny= blocks SMTP servers).
+
+  check_unit.py --exporter BUILD/smtp_exporter [--unit packaging/systemd/smtp_exporter.service]
+
+verify checks that ExecStart's executable exists, so it runs on a copy whose ExecStart points
+at --exporter. With --installed, the unit is checked as it is (the package test).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import accepted_flags, check_flags, default_args, fail, repo_root  # noqa: E402
+
+REQUIRED = {
+    "DynamicUser": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "NoNewPrivileges": "yes",
+    "CapabilityBoundingSet": "",
+    "AmbientCapabilities": "",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "SystemCallArchitectures": "native",
+    "MemoryDenyWriteExecute": "yes",
+    "LockPersonality": "yes",
+    "RestrictNamespaces": "yes",
+    "RestrictRealtime": "yes",
+    "RestrictSUIDSGID": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectControlGroups": "yes",
+    "ProtectClock": "yes",
+    "ProtectHostname": "yes",
+    "ProtectProc": "invisible",
+    "UMask": "0077",
+    "EnvironmentFile": "-/etc/default/smtp_exporter",
+    "ExecReload": "/bin/kill -HUP $MAINPID",
+    "Restart": "on-failure",
+}
+FORBIDDEN = {
+    "ProcSubset": "process_start_time_seconds reads /proc/stat",
+    "IPAddressDeny": "probes must reach arbitrary SMTP and DNS servers",
+    "IPAddressAllow": "probes must reach arbitrary SMTP and DNS servers",
+    "PrivateNetwork": "probes must reach arbitrary SMTP and DNS servers",
+    "User": "DynamicUser=yes allocates the user",
+}
+
+
+def service_settings(text):
+    settings, section = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        if section == "[Service]" and "=" in line:
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--exporter", required=True)
+    parser.add_argument("--unit", default=os.path.join(repo_root(), "packaging/systemd/smtp_exporter.service"))
+    parser.add_argument("--default-file", default=os.path.join(repo_root(), "packaging/default/smtp_exporter"))
+    parser.add_argument("--max-exposure", type=float, default=2.0)
+    parser.add_argument("--installed", action="store_true", help="check the unit in place")
+    args = parser.parse_args()
+    if not shutil.which("systemd-analyze"):
+        fail("systemd-analyze is not installed (package systemd)")
+
+    text = open(args.unit).read()
+    settings = service_settings(text)
+    for key, want in REQUIRED.items():
+        if want not in settings.get(key, []):
+            fail(f"{args.unit}: [Service] {key}={want} is missing (has: {settings.get(key)})")
+    for key, why in FORBIDDEN.items():
+        if key in settings:
+            fail(f"{args.unit}: {key}= must not be set: {why}")
+    filters = settings.get("SystemCallFilter", [])
+    if "@system-service" not in filters or not any(f.startswith("~") and "@privileged" in f and "@resources" in f
+                                                   for f in filters):
+        fail(f"{args.unit}: SystemCallFilter=@system-service and ~@privileged @resources expected, got {filters}")
+    exec_start = settings.get("ExecStart", [""])[0].split()
+    if exec_start != ["/usr/bin/smtp_exporter", "$ARGS"]:
+        fail(f"{args.unit}: ExecStart=/usr/bin/smtp_exporter $ARGS expected, got {exec_start}")
+    check_flags(default_args(args.default_file), accepted_flags(args.exporter), args.default_file)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        unit = args.unit
+        if not args.installed:
+            unit = os.path.join(tmp, "smtp_exporter.service")
+            with open(unit, "w") as f:
+                f.write(re.sub(r"^ExecStart=/usr/bin/smtp_exporter", f"ExecStart={os.path.abspath(args.exporter)}",
+                               text, flags=re.M))
+        verify = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
+        ours = [line for line in (verify.stdout + verify.stderr).splitlines() if "smtp_exporter" in line]
+        if verify.returncode != 0 or ours:
+            fail(f"systemd-analyze verify {unit} (exit {verify.returncode}):\n{verify.stdout}{verify.stderr}")
+        print(f"systemd-analyze verify: clean")
+
+        security = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit],
+                                  capture_output=True, text=True)
+        match = re.search(r"Overall exposure level for smtp_exporter\.service: (\d+(?:\.\d+)?)", security.stdout)
+        if not match:
+            fail(f"no exposure level in systemd-analyze security output:\n{security.stdout}{security.stderr}")
+        exposure = float(match.group(1))
+        print(f"systemd-analyze security --offline=true: exposure {exposure} (limit {args.max_exposure})")
+        if exposure > args.max_exposure:
+            fail(f"exposure {exposure} > {args.max_exposure}:\n{security.stdout}")
+
+
+if __name__ == "__main__":
+    main()
