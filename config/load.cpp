@@ -5,6 +5,7 @@
 
 #include "module_reader.h"
 #include "table_reader.h"
+#include "web_reader.h"
 
 namespace smtp_exporter::config {
 namespace {
@@ -89,6 +90,7 @@ Config from_table(const toml::table& root, const std::string& source) {
       config.targets.push_back(
           read_target(*list->get(i)->as_table(), "targets[" + std::to_string(i) + "]", source, config));
   }
+  if (const toml::table* web = top.table("web")) config.web = read_web(*web, source);
   top.finish();
   if (config.modules.empty())
     throw ConfigError(source + ":1:1: modules: no module defined (add a [modules.NAME] table)");

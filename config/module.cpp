@@ -304,6 +304,7 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
   if (m.mx && (m.auth || m.send))
     reader.fail("mx", "cannot be combined with [auth] or [send]: probe one submission server, not an MX set");
+  read_steps(reader, m);
   reader.finish();
   return m;
 }
@@ -329,6 +330,7 @@ std::string to_toml(const Config& config) {
     text << toml::table{{"targets", std::move(targets)}} << "\n";
     out.append("\n").append(text.str());
   }
+  if (std::string web = to_toml(config.web); !web.empty()) out.append("\n").append(web);
   return out;
 }
 
@@ -389,6 +391,7 @@ std::string to_toml(const std::string& name, const Module& m) {
                                       {"body", m.send->body},
                                       {"headers", std::move(headers)}});
   }
+  steps_to_toml(m, module);
   toml::table root{{"modules", toml::table{{name, std::move(module)}}}};
   std::ostringstream out;
   out << root << "\n";

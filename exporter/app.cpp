@@ -18,6 +18,7 @@
 #include "smtp_exporter/render.h"
 #include "smtp_exporter/tls_context.h"
 #include "text.h"
+#include "web_config.h"
 
 namespace smtp_exporter::exporter {
 namespace {
@@ -117,7 +118,13 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
                                              "/config", "/logs",  "/-/reload"};
   // The handler label is a known route or "other", whatever is requested.
   const std::string handler = kRoutes.contains(request.path) ? request.path : "other";
-  if (request.path == "/-/reload") {
+  // Basic authentication guards every route, /-/healthy included (as
+  // exporter-toolkit does).
+  auto authorization = request.headers.find("authorization");
+  if (state_->options.basic_auth &&
+      !state_->options.basic_auth->authorize(authorization == request.headers.end() ? "" : authorization->second)) {
+    response = text(401, "Unauthorized");
+  } else if (request.path == "/-/reload") {
     if (request.method != "POST" && request.method != "PUT") {
       response = text(405, "use POST to reload the configuration");
     } else if (std::string error = reload(); !error.empty()) {
@@ -139,7 +146,8 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   } else if (request.path == "/-/healthy") {
     response = text(200, "OK");
   } else if (request.path == "/config") {
-    response = text(200, config::to_toml(*config()));
+    auto current = config();
+    response = text(200, config::to_toml(*current));
   } else if (request.path == "/logs") {
     response = state_->logs(request);
   } else {
@@ -194,6 +202,10 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   auto built = current->request(module_name, target_param->second, server_name, error);
   if (!built) co_return text(400, error);
   probes::ProbeRequest& probe_request = *built;
+  // [web] allowed_targets: the host (or mail domain) asked for, by name or
+  // address as written; a name is not resolved to check it against networks.
+  if (!config::target_allowed(cfg->web, probe_request.host))
+    co_return text(403, "target \"" + json_escape(target_param->second) + "\" is not allowed by [web] allowed_targets");
   auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
   auto timeout = probe_timeout(probe_request.timeout, header == request.headers.end() ? nullptr : &header->second,
                                options.timeout_offset_seconds, error);

@@ -33,6 +33,9 @@ const std::map<std::string, Flag>& flags() {
           return true;
         },
         "Address to listen on; repeatable. \":PORT\" means every IPv6 and IPv4 address. Default \":9587\"."}},
+      {"web.config.file",
+       string_flag(&Options::web_config_file,
+                   "Web configuration file (exporter-toolkit YAML): TLS and basic authentication. Default: none.")},
       {"config.file", string_flag(&Options::config_file, "TOML configuration file. Default: the built-in modules.")},
       {"config.check", switch_flag(&Options::config_check, "Validate the configuration, print a summary and exit (0 valid, 1 invalid).")},
       {"log.level", string_flag(&Options::log_level, "Only log messages at or above this level: debug, info, warn, error. Default \"info\".")},

@@ -14,11 +14,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <stdexcept>
 
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/version.h"
+#include "web_config.h"
 
 namespace smtp_exporter::exporter {
 namespace {
@@ -47,51 +49,98 @@ HttpRequest to_request(const http::request<http::string_body>& req) {
   return out;
 }
 
+// What every connection of a server shares: the TLS context (null: plain
+// HTTP) and the extra response headers. Sessions hold it by shared_ptr, so it
+// outlives the server object if a session does.
+struct Security {
+  std::shared_ptr<asio::ssl::context> tls;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
 // Coroutine parameters are references, and co_await'ed calls take only named
 // variables: GCC 12 destroys temporaries in a co_await expression twice
-// (GCC PR 100611).
-asio::awaitable<void> write_response(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+// (GCC PR 100611). `Stream` is beast::tcp_stream (HTTP) or
+// beast::ssl_stream<beast::tcp_stream> (HTTPS): the session code is the same.
+template <class Stream>
+asio::awaitable<void> write_response(Stream& stream, const Security& security, unsigned version, bool keep_alive,
                                      bool head, HttpResponse& response, error_code& ec) {
   http::response<http::string_body> res{static_cast<http::status>(response.status), version};
   res.set(http::field::server, "smtp_exporter/" + std::string(kVersion));
   res.set(http::field::content_type, response.content_type);
+  // App answers 401 only for basic authentication (AppOptions::basic_auth).
+  if (response.status == 401) res.set(http::field::www_authenticate, "Basic realm=\"smtp_exporter\"");
+  for (const auto& [name, value] : security.headers) res.set(name, value);
   res.keep_alive(keep_alive);
   std::size_t length = response.body.size();
   if (!head) res.body() = std::move(response.body);
   res.content_length(length);
-  stream.expires_after(kWriteTimeout);
+  beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
   co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
 }
 
-asio::awaitable<void> session(beast::tcp_stream stream, App& app) {
+// Requests and responses on one connection until either side is done.
+template <class Stream>
+asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) {
   beast::flat_buffer buffer;
   error_code ec;
   while (true) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(64 * 1024);
-    stream.expires_after(kIdleTimeout);
+    beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted)
+        ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated)
       break;
     if (ec) {  // malformed HTTP: answer once, then hang up
       HttpResponse bad{400, "text/plain; charset=utf-8", "bad request: " + ec.message() + "\n"};
-      co_await write_response(stream, 11, false, false, bad, ec);
+      co_await write_response(stream, security, 11, false, false, bad, ec);
       break;
     }
     auto& req = parser.get();
-    stream.expires_never();  // a probe bounds itself by its own deadline
+    beast::get_lowest_layer(stream).expires_never();  // a probe bounds itself by its own deadline
     HttpRequest request = to_request(req);
     HttpResponse response = co_await app.handle(request);
-    co_await write_response(stream, req.version(), req.keep_alive(), req.method() == http::verb::head, response,
-                            ec);
+    co_await write_response(stream, security, req.version(), req.keep_alive(), req.method() == http::verb::head,
+                            response, ec);
     if (ec || !req.keep_alive()) break;
   }
+}
+
+asio::awaitable<void> plain_session(beast::tcp_stream stream, App& app, std::shared_ptr<const Security> security) {
+  co_await serve(stream, app, *security);
+  error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app) {
+asio::awaitable<void> tls_session(beast::tcp_stream tcp, App& app, std::shared_ptr<const Security> security) {
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *security->tls);
+  error_code ec;
+  beast::get_lowest_layer(stream).expires_after(kHandshakeTimeout);
+  co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {  // plain HTTP, no or a bad client certificate, a port scanner: not worth more than debug
+    error_code ignored;
+    auto peer = beast::get_lowest_layer(stream).socket().remote_endpoint(ignored);
+    log::debug("TLS handshake failed", {{"peer", peer.address().to_string()}, {"err", ec.message()}});
+    co_return;
+  }
+  co_await serve(stream, app, *security);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));  // close_notify, bounded
+}
+
+void log_session_error(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::error("HTTP session failed", {{"err", ex.what()}});
+  }
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared_ptr<const Security> security) {
   asio::steady_timer backoff(acceptor.get_executor());
   while (acceptor.is_open()) {
     error_code ec;
@@ -108,15 +157,11 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app) {
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), app),
-                   [](std::exception_ptr e) {
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log::error("HTTP session failed", {{"err", ex.what()}});
-                     }
-                   });
+    if (security->tls) {
+      asio::co_spawn(executor, tls_session(beast::tcp_stream(std::move(socket)), app, security), log_session_error);
+    } else {
+      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket)), app, security), log_session_error);
+    }
   }
 }
 
@@ -138,6 +183,7 @@ std::pair<std::string, std::string> split_address(const std::string& address) {
 struct HttpServer::Impl {
   asio::io_context& io;
   App& app;
+  std::shared_ptr<const Security> security;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 
   void open(const tcp::endpoint& endpoint, bool dual_stack) {
@@ -148,13 +194,25 @@ struct HttpServer::Impl {
     acceptor->bind(endpoint);
     acceptor->listen(asio::socket_base::max_listen_connections);
     log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
-                            {"port", std::to_string(acceptor->local_endpoint().port())}});
-    asio::co_spawn(io, accept_loop(*acceptor, app), asio::detached);
+                            {"port", std::to_string(acceptor->local_endpoint().port())},
+                            {"tls", security->tls ? "true" : "false"}});
+    asio::co_spawn(io, accept_loop(*acceptor, app, security), asio::detached);
     acceptors.push_back(std::move(acceptor));
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, App& app) : impl_(new Impl{io, app, {}}) {}
+namespace {
+std::shared_ptr<const Security> make_security(const WebConfig* web) {
+  auto security = std::make_shared<Security>();
+  if (!web) return security;
+  if (web->tls) security->tls = make_server_tls_context(*web->tls);
+  security->headers = web->headers;
+  return security;
+}
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web)
+    : impl_(new Impl{io, app, make_security(web.get()), {}}) {}
 HttpServer::~HttpServer() = default;
 
 void HttpServer::listen(const std::string& address) {

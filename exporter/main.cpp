@@ -13,6 +13,7 @@
 #include "smtp_exporter/http_server.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/version.h"
+#include "web_config.h"
 
 namespace {
 
@@ -37,6 +38,22 @@ int run(const exporter::Options& options) {
     return 1;
   }
 
+  // --web.config.file: read once at startup (a change needs a restart). Its
+  // TLS context is built here too, so a bad certificate fails the start (and
+  // --config.check) rather than every handshake.
+  std::shared_ptr<const exporter::WebConfig> web;
+  if (!options.web_config_file.empty()) {
+    try {
+      web = std::make_shared<const exporter::WebConfig>(exporter::load_web_config(options.web_config_file));
+      if (web->tls) exporter::make_server_tls_context(*web->tls);
+    } catch (const std::runtime_error& e) {
+      std::string error = e.what();
+      if (!error.starts_with(options.web_config_file)) error = options.web_config_file + ": " + error;
+      report_config_error(options, error);
+      return 1;
+    }
+  }
+
   // Before the App: the agent's strand must be destroyed while its
   // io_context still exists.
   boost::asio::io_context io(static_cast<int>(options.threads));
@@ -45,6 +62,7 @@ int run(const exporter::Options& options) {
     exporter::AppOptions app_options;
     app_options.timeout_offset_seconds = options.timeout_offset_seconds;
     app_options.config_file = options.config_file;
+    if (web && !web->users.empty()) app_options.basic_auth = std::make_shared<exporter::BasicAuth>(web->users);
     app_holder = std::make_unique<exporter::App>(std::move(config), app_options);
   } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
     report_config_error(options, e.what());
@@ -54,16 +72,24 @@ int run(const exporter::Options& options) {
   if (options.config_check) {  // after the TLS contexts were built: they are part of the check
     std::cout << app.config()->source << ": OK, " << app.config()->modules.size() << " module(s), "
               << app.config()->targets.size() << " target(s)\n";
+    if (web)
+      std::cout << web->source << ": OK, TLS " << (web->tls ? "on" : "off") << ", " << web->users.size()
+                << " basic auth user(s)\n";
     return 0;
   }
   log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", app.config()->source}});
-  exporter::HttpServer server(io, app);
+  if (web && !web->users.empty() && !web->tls)
+    log::warn("basic authentication without TLS: passwords cross the network in clear text",
+              {{"web_config", web->source}});
+  std::unique_ptr<exporter::HttpServer> server_holder;
   try {
-    for (const auto& address : options.listen_addresses) server.listen(address);
+    server_holder = std::make_unique<exporter::HttpServer>(io, app, web);  // builds the TLS context
+    for (const auto& address : options.listen_addresses) server_holder->listen(address);
   } catch (const std::exception& e) {
     log::error("cannot start HTTP server", {{"err", e.what()}});
     return 1;
   }
+  exporter::HttpServer& server = *server_holder;
 
   // SIGTERM/SIGINT: stop accepting and stop the loop; probes in flight are
   // abandoned (their sockets close as the io_context is destroyed).

@@ -12,6 +12,9 @@ echo "== build (Release) and test"
 scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DSMTP_EXPORTER_TESTS=ON
 ctest --test-dir build --output-on-failure
 
+echo "== Debian package: build, install, check, purge"
+scripts/package-test.sh build
+
 echo "== build (ASan + UBSan) and test"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMTP_EXPORTER_SANITIZE=ON -DSMTP_EXPORTER_TESTS=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

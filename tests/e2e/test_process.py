@@ -7,10 +7,12 @@ Run: python3 tests/e2e/test_process.py --exporter build/smtp_exporter
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -30,8 +32,8 @@ class Flags(unittest.TestCase):
     def test_help_lists_every_flag(self):
         out = run("--help")
         self.assertEqual(out.returncode, 0)
-        for flag in ("--web.listen-address", "--config.file", "--config.check", "--log.level",
-                     "--log.format", "--timeout-offset", "--runtime.threads", "--version"):
+        for flag in ("--web.listen-address", "--web.config.file", "--config.file", "--config.check",
+                     "--log.level", "--log.format", "--timeout-offset", "--runtime.threads", "--version"):
             self.assertIn(flag, out.stdout)
 
     def test_version(self):
@@ -204,6 +206,89 @@ class Running(unittest.TestCase):
         values = {n: v for n, l, v in samples if not l}
         self.assertEqual(values["probe_success"], 1)
         self.assertEqual(values["probe_ip_protocol"], 6)
+
+
+def bcrypt_hash(password):
+    """A bcrypt hash made with the system's libcrypt (Python's crypt module), cost 4."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
+
+
+class SecuredEndpoint(unittest.TestCase):
+    """--web.config.file (TLS + basic auth) and [web] allowed_targets, through curl."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="smtp-exporter-web-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.cert = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", self.cert, "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True)
+        self.web = os.path.join(self.dir, "web.yml")
+        with open(self.web, "w") as f:
+            # Relative names are relative to the web config file.
+            f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                    f"basic_auth_users:\n  prometheus: {bcrypt_hash('s3cret')}\n")
+        self.config = os.path.join(self.dir, "smtp_exporter.toml")
+        with open(self.config, "w") as f:
+            f.write('[web]\nallowed_targets = ["127.0.0.1"]\n\n[modules.smtp_banner]\nport = 25\n')
+
+    def curl(self, url, *args):
+        """(HTTP status or 0 when there is no HTTP answer, body)."""
+        out = subprocess.run(["curl", "-s", "--noproxy", "*", "--max-time", "10", "--cacert", self.cert,
+                              "-w", "\\n%{http_code}", *args, url], capture_output=True, text=True, timeout=15)
+        body, _, code = out.stdout.rpartition("\n")
+        return int(code or 0), body
+
+    def test_config_check_validates_the_web_config(self):
+        out = run(f"--config.file={self.config}", f"--web.config.file={self.web}", "--config.check")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(f"{self.web}: OK, TLS on, 1 basic auth user(s)", out.stdout)
+        bad = os.path.join(self.dir, "bad.yml")
+        with open(bad, "w") as f:
+            f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_auth_type: Always\n")
+        out = run(f"--web.config.file={bad}", "--config.check")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(f'{bad}:4:21: tls_server_config.client_auth_type: invalid value "Always"', out.stderr)
+        # At startup too, before listening.
+        out = run(f"--web.config.file={bad}", "--web.listen-address=127.0.0.1:0")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("tls_server_config.client_auth_type", out.stderr)
+
+    def test_https_basic_auth_and_allowed_targets(self):
+        port = free_port()
+        log = open(os.path.join(self.dir, "exporter.log"), "wb")
+        self.addCleanup(log.close)
+        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
+                                    f"--config.file={self.config}", f"--web.config.file={self.web}",
+                                    "--log.level=debug"], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        base = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while self.curl(f"{base}/-/healthy")[0] != 401:
+            self.assertIsNone(process.poll(), "the exporter exited")
+            self.assertLess(time.monotonic(), deadline, "no HTTPS answer within 10 s")
+            time.sleep(0.1)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")[0], 200)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:wrong")[0], 401)
+        self.assertEqual(self.curl(f"{base}/metrics")[0], 401)
+        # Plain HTTP on the HTTPS port: no HTTP answer.
+        self.assertEqual(self.curl(f"http://127.0.0.1:{port}/-/healthy", "-u", "prometheus:s3cret")[0], 0)
+        # allowed_targets: 127.0.0.1 only.
+        code, body = self.curl(f"{base}/probe?target=192.0.2.1:25", "-u", "prometheus:s3cret")
+        self.assertEqual((code, body), (403, 'target "192.0.2.1:25" is not allowed by [web] allowed_targets\n'))
+        code, body = self.curl(f"{base}/probe?target=127.0.0.1:1", "-u", "prometheus:s3cret")
+        self.assertEqual(code, 200)
+        self.assertIn("probe_success 0", body)  # allowed; nothing listens on port 1
+        code, body = self.curl(f"{base}/config", "-u", "prometheus:s3cret")
+        self.assertIn("[web]\nallowed_targets = [ '127.0.0.1' ]", body)
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=5), 0)
 
 
 if __name__ == "__main__":

@@ -265,6 +265,10 @@ Issued TestPki::make(const CertSpec& spec, const Issued* issuer) {
     EkuPtr eku(check(sk_ASN1_OBJECT_new_null(), "sk_ASN1_OBJECT_new_null"));
     ASN1_OBJECT* server_auth = check(OBJ_nid2obj(NID_server_auth), "OBJ_nid2obj(serverAuth)");
     if (sk_ASN1_OBJECT_push(eku.get(), server_auth) == 0) fail("sk_ASN1_OBJECT_push");
+    if (spec.client_auth) {
+      ASN1_OBJECT* client_auth = check(OBJ_nid2obj(NID_client_auth), "OBJ_nid2obj(clientAuth)");
+      if (sk_ASN1_OBJECT_push(eku.get(), client_auth) == 0) fail("sk_ASN1_OBJECT_push");
+    }
     add_extension(x, NID_ext_key_usage, eku.get(), false, "extendedKeyUsage");
   }
 

@@ -16,6 +16,7 @@ struct CertSpec {
   std::chrono::seconds not_before{-3600};  // relative to now
   std::chrono::seconds not_after{30 * 24 * 3600};  // relative to now (negative = already expired)
   bool is_ca = false;  // basicConstraints CA:TRUE + keyUsage keyCertSign, cRLSign
+  bool client_auth = false;  // leaves: extendedKeyUsage clientAuth as well (a TLS client certificate)
 };
 
 struct Issued {

@@ -135,7 +135,44 @@ INSTANTIATE_TEST_SUITE_P(
                 "MX set"},
         BadFile{"retries-out-of-range.toml", "2:11: modules.smtp.retries: must be between 0 and 10"},
         BadFile{"send-subject-prefix-line-break.toml",
-                "4:18: modules.smtp.send.subject_prefix: must not contain line breaks"}),
+                "4:18: modules.smtp.send.subject_prefix: must not contain line breaks"},
+        BadFile{"invalid-quit-after.toml", "2:14: modules.smtp.quit_after: invalid value \"helo\" (expected one of: "
+                                           "connect, banner, ehlo, tls, auth, mail, rcpt, data)"},
+        BadFile{"quit-after-rcpt-without-send.toml",
+                "2:14: modules.smtp.quit_after: needs a [send] table (from, to)"},
+        BadFile{"quit-after-tls-without-tls.toml",
+                "3:14: modules.smtp.quit_after: needs tls = starttls, implicit or opportunistic"},
+        BadFile{"quit-after-auth-without-auth.toml",
+                "2:14: modules.smtp.quit_after: needs an [auth] table or expect_code.auth"},
+        BadFile{"expect-code-unknown-stage.toml",
+                "2:10: modules.smtp.expect_code.banner: unknown stage (expected one of: ehlo, starttls, auth, mail, "
+                "rcpt, data; the greeting has expect_banner_code)"},
+        BadFile{"invalid-expect-code.toml", "6:8: modules.smtp.expect_code.rcpt: expected a reply code (e.g. 554), "
+                                            "a pattern (\"5xx\") or an array of them"},
+        BadFile{"expect-code-empty.toml", "6:8: modules.smtp.expect_code.rcpt: must list at least one reply code"},
+        BadFile{"expect-code-auth-with-auth.toml",
+                "6:8: modules.smtp.expect_code.auth: cannot be combined with an [auth] table: this check sends AUTH "
+                "without credentials and expects a refusal"},
+        BadFile{"expect-code-rcpt-without-send.toml",
+                "2:8: modules.smtp.expect_code.rcpt: needs a [send] table (from, to)"},
+        BadFile{"expect-code-starttls-without-starttls.toml",
+                "5:12: modules.smtp.expect_code.starttls: needs tls = starttls or opportunistic"},
+        BadFile{"expect-code-after-quit-after.toml",
+                "2:14: modules.smtp.quit_after: the probe stops before expect_code.rcpt is checked"},
+        BadFile{"web-invalid-cidr.toml", "2:36: web.allowed_targets: \"192.0.2.0/33\" is not a network: the "
+                                         "prefix length must be a number from 0 to 32"},
+        BadFile{"web-invalid-ipv6-prefix.toml", "2:20: web.allowed_targets: \"2001:db8::/129\" is not a network: "
+                                                "the prefix length must be a number from 0 to 128"},
+        BadFile{"web-cidr-host-bits.toml",
+                "2:20: web.allowed_targets: \"192.0.2.1/24\" has host bits set (the network is 192.0.2.0/24)"},
+        BadFile{"web-invalid-target.toml",
+                "2:20: web.allowed_targets: \"mail.example.com:25\" is neither a host name, a \"*.DOMAIN\" "
+                "wildcard, an IP address nor a network such as \"192.0.2.0/24\""},
+        BadFile{"web-invalid-wildcard.toml", "2:20: web.allowed_targets: \"*.*.example.com\" is not a wildcard: "
+                                             "write \"*.\" followed by a domain name"},
+        BadFile{"web-allowed-targets-not-array.toml", "2:19: web.allowed_targets: expected an array of strings"},
+        BadFile{"web-unknown-key.toml", "2:18: web.allowed_target: unknown key"},
+        BadFile{"web-not-a-table.toml", "1:7: web: expected a table"}),
     [](const testing::TestParamInfo<BadFile>& info) {
       std::string name = info.param.file.substr(0, info.param.file.find('.'));
       for (char& c : name)
@@ -199,6 +236,26 @@ std::string tls_files_toml() {
   const std::string file = kDir + "/good.toml";
   return "[modules.client_cert.tls_config]\nca_file = \"" + file + "\"\ncert_file = \"" + file +
          "\"\nkey_file = \"" + file + "\"\n";
+}
+
+TEST(LoadFile, WebAllowedTargets) {
+  Config config = load_file(kDir + "/good.toml");
+  ASSERT_EQ(config.web.allowed_targets.size(), 5u);
+  EXPECT_EQ(config.web.allowed_targets[1].kind, AllowedTarget::Kind::wildcard);
+  EXPECT_EQ(config.web.allowed_targets[3].kind, AllowedTarget::Kind::network);
+  EXPECT_TRUE(config.web.allowed_targets[3].ipv6);
+  EXPECT_EQ(config.web.allowed_targets[3].prefix, 32);
+  EXPECT_EQ(config.web.allowed_targets[4].prefix, 32);
+  EXPECT_FALSE(config.web.allowed_targets[4].ipv6);
+  // Rendered as TOML that loads back to the same list.
+  std::string text = to_toml(config.web);
+  EXPECT_EQ(text.rfind("[web]\n", 0), 0u) << text;
+  Config again = load_string(text + "[modules.a]\n", "again.toml");
+  ASSERT_EQ(again.web.allowed_targets.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i)
+    EXPECT_EQ(again.web.allowed_targets[i].text, config.web.allowed_targets[i].text);
+  EXPECT_EQ(to_toml(WebSettings{}), "");
+  EXPECT_TRUE(load_string("[modules.a]\n", "x.toml").web.allowed_targets.empty());
 }
 
 TEST(LoadString, TlsFiles) {

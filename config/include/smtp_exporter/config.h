@@ -2,6 +2,7 @@
 // Plain data; nothing here knows about sockets, HTTP or Prometheus.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -21,10 +22,13 @@ using Duration = std::chrono::milliseconds;
 enum class TlsMode { none, starttls, implicit, opportunistic };
 enum class IpProtocol { ip4, ip6 };
 enum class TlsVersion { tls10, tls11, tls12, tls13 };
+// The steps of a conversation, in order, as `quit_after` names them.
+enum class Step { connect, banner, ehlo, tls, auth, mail, rcpt, data };
 
 std::string_view to_string(TlsMode);
 std::string_view to_string(IpProtocol);
 std::string_view to_string(TlsVersion);
+std::string_view to_string(Step);
 
 // Client-side TLS settings ([modules.NAME.tls_config], as blackbox_exporter).
 struct TlsConfig {
@@ -95,7 +99,18 @@ struct Module {
   // within the probe's deadline.
   int retries = 0;
   Duration retry_delay = std::chrono::seconds(5);
+  // Stop after this step with QUIT (e.g. rcpt: check that recipients are
+  // accepted without sending). nullopt: every configured step runs.
+  std::optional<Step> quit_after;
+  // Expected replies per command, by stage name (ehlo, starttls, auth, mail,
+  // rcpt, data): patterns like "554" or "5xx". A matching refusal ends the
+  // probe successfully (negative checks: relaying denied, AUTH refused
+  // before TLS); any other reply fails it.
+  std::map<std::string, std::vector<std::string>> expect_code;
 };
+
+// Whether `code` matches one of `patterns` ("554", "55x", "5xx").
+bool code_matches(const std::vector<std::string>& patterns, int code);
 
 // Agent mode: a target the exporter probes on its own, on an interval
 // ([[targets]]), served on /metrics and /healthz.
@@ -108,10 +123,38 @@ struct ScheduledTarget {
   std::string where;  // "FILE:LINE:COLUMN" of its target key, for errors found later
 };
 
+// One entry of [web] allowed_targets, parsed: a host name (exact, or a
+// "*." suffix wildcard), or an IP network (an address is a /32 or /128).
+struct AllowedTarget {
+  enum class Kind { name, wildcard, network };
+  Kind kind = Kind::name;
+  std::string text;  // as written in the file
+  std::string name;  // name: lower case, no trailing dot; wildcard: ".example.org"
+  std::array<unsigned char, 16> address{};  // network: IPv4 in the first 4 bytes
+  bool ipv6 = false;
+  int prefix = 0;
+};
+
+// [web]: limits on what HTTP clients may ask for. Empty allowed_targets:
+// every target is allowed.
+struct WebSettings {
+  std::vector<AllowedTarget> allowed_targets;
+};
+
+// Parses one allowed_targets entry; nullopt with a one-line `error`.
+std::optional<AllowedTarget> parse_allowed_target(std::string_view text, std::string& error);
+// Whether /probe may probe `host` (a name, a mail domain, or an IP literal
+// without brackets). Names match names only, addresses match networks only:
+// a name is never resolved here.
+bool target_allowed(const WebSettings& web, std::string_view host);
+// [web] as TOML ("" when there is nothing to show).
+std::string to_toml(const WebSettings& web);
+
 struct Config {
   DnsConfig dns;
   std::map<std::string, Module> modules;
   std::vector<ScheduledTarget> targets;
+  WebSettings web;  // [web]
   // Where the config came from: a file path, or "<built-in defaults>".
   std::string source;
 };

@@ -27,8 +27,13 @@ struct HttpResponse {
   std::string body;
 };
 
+class BasicAuth;  // web_config.h
+
 struct AppOptions {
   double timeout_offset_seconds = 0.5;
+  // basic_auth_users of --web.config.file: every route answers 401 without
+  // valid credentials (the HTTP server adds WWW-Authenticate). Null: open.
+  std::shared_ptr<BasicAuth> basic_auth;
   std::string config_file;  // what a reload reads; empty: the built-in modules
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
 };

@@ -11,6 +11,7 @@ namespace smtp_exporter::exporter {
 struct Options {
   std::vector<std::string> listen_addresses;  // default {":9587"}
   std::string config_file;                    // empty: built-in modules
+  std::string web_config_file;                // empty: plain HTTP, no authentication
   bool config_check = false;                  // validate the config and exit
   std::string log_level = "info";
   std::string log_format = "logfmt";

@@ -14,10 +14,15 @@ class io_context;
 namespace smtp_exporter::exporter {
 
 class App;
+struct WebConfig;  // web_config.h
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& io, App& app);
+  // With a `web` configuration that has tls_server_config, every listener
+  // speaks HTTPS (its TLS context is built here: throws std::runtime_error
+  // with the reason); its http_server_config.headers go on every response.
+  // Basic authentication is App's (AppOptions::basic_auth).
+  HttpServer(boost::asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web = nullptr);
   ~HttpServer();
 
   // Binds and starts accepting on ":PORT" (every address, IPv6 and IPv4),
