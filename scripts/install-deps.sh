@@ -13,7 +13,8 @@ test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl opens
 # dpkg-dev, file: cpack -G DEB computes the package's Depends with dpkg-shlibdeps.
 build_pkgs+=(dpkg-dev file)
 # strace: the packaging.sandbox test checks the exporter's system calls against the unit's filter.
-test_pkgs+=(strace)
+# libbenchmark-dev: bench/micro_bench (Google Benchmark), built by scripts/test.sh.
+test_pkgs+=(strace libbenchmark-dev)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

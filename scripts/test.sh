@@ -9,8 +9,13 @@ scripts/install-deps.sh --test
 
 # Release: the same optimisation (and so the same warnings) as scripts/run.sh.
 echo "== build (Release) and test"
-scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DSMTP_EXPORTER_TESTS=ON
+scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DSMTP_EXPORTER_TESTS=ON -DSMTP_EXPORTER_BENCH=ON
 ctest --test-dir build --output-on-failure
+
+# Once, on the Release build only (never under ASan): the load benchmark of the real binary
+# against the targets in bench/targets.toml (about 15 s; docs/performance.md).
+echo "== benchmark (Release)"
+bench/run.sh build
 
 echo "== Debian package: build, install, check, purge"
 scripts/package-test.sh build
