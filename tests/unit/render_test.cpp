@@ -1,9 +1,10 @@
 // ProbeResult → Prometheus text exposition, and the debug page. The text is
-// parsed back into series so the tests do not depend on prometheus-cpp's
-// ordering (series within a family are ordered by label hash).
+// parsed back into series so the tests do not depend on the order of the
+// series within a family.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -345,6 +346,60 @@ TEST(RenderMetrics, HelpAndTypeLines) {
   EXPECT_THAT(text, HasSubstr("# TYPE probe_smtp_failure_info gauge\n"));
   EXPECT_THAT(text, HasSubstr("# HELP probe_smtp_failure_info The stage and reason of a failed probe; absent on "
                               "success.\n"));
+}
+
+// Every family has HELP, TYPE and at least one series (one with no series,
+// e.g. MX host failures when every host works, is left out), and a series
+// added twice is one series.
+TEST_P(RenderMetrics, EveryFamilyHasSeries) {
+  Exposition e = parse(render_metrics(GetParam().result));
+  for (const auto& [name, help] : e.help) {
+    bool has_series = std::any_of(e.series.begin(), e.series.end(), [&](const auto& s) {
+      return s.first == name || s.first.starts_with(name + "{");
+    });
+    EXPECT_TRUE(has_series) << name << " has HELP but no series";
+    EXPECT_TRUE(e.type.contains(name)) << name;
+  }
+}
+
+ProbeResult mail_domain(bool backup_fails) {
+  ProbeResult r = success();
+  r.mx = probes::MxInfo{};
+  r.mx->records = {{"mx1.example.test", 10}, {"mx2.example.test", 20}};
+  r.mx->reachable = backup_fails ? 1 : 2;
+  ProbeResult backup = backup_fails ? connect_refused() : success();
+  r.mx_hosts.push_back({"mx1.example.test", 10, "192.0.2.1", true, success()});
+  r.mx_hosts.push_back({"mx2.example.test", 20, "192.0.2.2", !backup_fails, backup});
+  return r;
+}
+
+TEST(RenderMetrics, MailDomainPerHostSeries) {
+  Exposition e = parse(render_metrics(mail_domain(true)));
+  EXPECT_EQ(e.series.at("probe_smtp_mx_records"), 2);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_reachable"), 1);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_info{exchange=mx2.example.test,preference=20}"), 1);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_host_success{ip=192.0.2.1,mx=mx1.example.test}"), 1);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_host_success{ip=192.0.2.2,mx=mx2.example.test}"), 0);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_host_failure_info{ip=192.0.2.2,mx=mx2.example.test,reason=refused,stage=connect}"),
+            1);
+  // Every host works: the failure family has no series, so no HELP either.
+  const std::string healthy = render_metrics(mail_domain(false));
+  EXPECT_THAT(healthy, testing::Not(HasSubstr("probe_smtp_mx_host_failure_info")));
+  EXPECT_THAT(healthy, HasSubstr("# HELP probe_smtp_mx_host_success "));
+}
+
+TEST(RenderLabelled, ConstantLabelsComeFirstAndFamiliesMerge) {
+  ProbeResult a = success(), b = connect_refused();
+  using Labels = std::map<std::string, std::string>;
+  const std::string text = render_labelled({{Labels{{"target_name", "a"}}, &a}, {Labels{{"target_name", "b"}}, &b}});
+  EXPECT_THAT(text, HasSubstr("probe_success{target_name=\"a\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("probe_success{target_name=\"b\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("probe_smtp_failure_info{target_name=\"b\",reason=\"refused\",stage=\"connect\"} 1\n"));
+  std::size_t helps = 0;
+  for (std::size_t at = text.find("# HELP probe_success "); at != std::string::npos;
+       at = text.find("# HELP probe_success ", at + 1))
+    ++helps;
+  EXPECT_EQ(helps, 1u);
 }
 
 TEST(RenderMetrics, LabelValuesAreEscaped) {
