@@ -39,9 +39,10 @@ struct InFlight {
 }  // namespace
 
 struct App::State {
-  explicit State(AppOptions o) : options(std::move(o)) {}
+  explicit State(AppOptions o) : options(std::move(o)), basic_auth(options.basic_auth) {}
   AppOptions options;
   mutable std::mutex config_mutex;
+  std::shared_ptr<BasicAuth> basic_auth;  // options.basic_auth, or the reloaded one (under config_mutex)
   std::shared_ptr<const Runtime> runtime;
   std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
@@ -87,6 +88,8 @@ void App::set_config(config::Config config) {
 std::string App::reload() {
   try {
     const std::string& file = state_->options.config_file;
+    // The web configuration first: when it is bad, nothing has changed.
+    if (state_->options.reload_web) state_->options.reload_web();
     set_config(file.empty() ? config::default_config() : config::load_file(file));
   } catch (const std::exception& e) {
     state_->metrics.config_loaded(false);
@@ -96,6 +99,11 @@ std::string App::reload() {
   log::info("configuration reloaded", {{"modules", std::to_string(config()->modules.size())},
                                        {"targets", std::to_string(config()->targets.size())}});
   return {};
+}
+
+void App::set_basic_auth(std::shared_ptr<BasicAuth> auth) {
+  std::lock_guard lock(state_->config_mutex);
+  state_->basic_auth = std::move(auth);
 }
 
 void App::start_agent(const boost::asio::any_io_executor& executor) {
@@ -121,8 +129,12 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   // Basic authentication guards every route, /-/healthy included (as
   // exporter-toolkit does).
   auto authorization = request.headers.find("authorization");
-  if (state_->options.basic_auth &&
-      !state_->options.basic_auth->authorize(authorization == request.headers.end() ? "" : authorization->second)) {
+  std::shared_ptr<BasicAuth> basic_auth;
+  {
+    std::lock_guard lock(state_->config_mutex);
+    basic_auth = state_->basic_auth;
+  }
+  if (basic_auth && !basic_auth->authorize(authorization == request.headers.end() ? "" : authorization->second)) {
     response = text(401, "Unauthorized");
   } else if (request.path == "/-/reload") {
     if (request.method != "POST" && request.method != "PUT") {

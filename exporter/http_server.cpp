@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <mutex>
 #include <stdexcept>
 
 #include "smtp_exporter/app.h"
@@ -55,6 +56,25 @@ HttpRequest to_request(const http::request<http::string_body>& req) {
 struct Security {
   std::shared_ptr<asio::ssl::context> tls;
   std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The Security in force; a reload of --web.config.file replaces it, and
+// connections accepted from then on use the new one.
+class CurrentSecurity {
+ public:
+  explicit CurrentSecurity(std::shared_ptr<const Security> s) : security_(std::move(s)) {}
+  std::shared_ptr<const Security> get() const {
+    std::lock_guard lock(mutex_);
+    return security_;
+  }
+  void set(std::shared_ptr<const Security> s) {
+    std::lock_guard lock(mutex_);
+    security_ = std::move(s);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Security> security_;
 };
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -140,7 +160,7 @@ void log_session_error(std::exception_ptr e) {
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared_ptr<const Security> security) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared_ptr<const CurrentSecurity> current) {
   asio::steady_timer backoff(acceptor.get_executor());
   while (acceptor.is_open()) {
     error_code ec;
@@ -157,6 +177,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
+    std::shared_ptr<const Security> security = current->get();
     if (security->tls) {
       asio::co_spawn(executor, tls_session(beast::tcp_stream(std::move(socket)), app, security), log_session_error);
     } else {
@@ -183,7 +204,7 @@ std::pair<std::string, std::string> split_address(const std::string& address) {
 struct HttpServer::Impl {
   asio::io_context& io;
   App& app;
-  std::shared_ptr<const Security> security;
+  std::shared_ptr<CurrentSecurity> security;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 
   void open(const tcp::endpoint& endpoint, bool dual_stack) {
@@ -195,7 +216,7 @@ struct HttpServer::Impl {
     acceptor->listen(asio::socket_base::max_listen_connections);
     log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
                             {"port", std::to_string(acceptor->local_endpoint().port())},
-                            {"tls", security->tls ? "true" : "false"}});
+                            {"tls", security->get()->tls ? "true" : "false"}});
     asio::co_spawn(io, accept_loop(*acceptor, app, security), asio::detached);
     acceptors.push_back(std::move(acceptor));
   }
@@ -212,7 +233,11 @@ std::shared_ptr<const Security> make_security(const WebConfig* web) {
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web)
-    : impl_(new Impl{io, app, make_security(web.get()), {}}) {}
+    : impl_(new Impl{io, app, std::make_shared<CurrentSecurity>(make_security(web.get())), {}}) {}
+
+void HttpServer::set_web_config(const std::shared_ptr<const WebConfig>& web) {
+  impl_->security->set(make_security(web.get()));  // builds the TLS context first: throws, changing nothing
+}
 HttpServer::~HttpServer() = default;
 
 void HttpServer::listen(const std::string& address) {

@@ -38,9 +38,9 @@ int run(const exporter::Options& options) {
     return 1;
   }
 
-  // --web.config.file: read once at startup (a change needs a restart). Its
-  // TLS context is built here too, so a bad certificate fails the start (and
-  // --config.check) rather than every handshake.
+  // --web.config.file: read at startup and on every reload (SIGHUP, POST
+  // /-/reload). Its TLS context is built here too, so a bad certificate fails
+  // the start (and --config.check) rather than every handshake.
   std::shared_ptr<const exporter::WebConfig> web;
   if (!options.web_config_file.empty()) {
     try {
@@ -57,12 +57,25 @@ int run(const exporter::Options& options) {
   // Before the App: the agent's strand must be destroyed while its
   // io_context still exists.
   boost::asio::io_context io(static_cast<int>(options.threads));
+  exporter::HttpServer* server_for_reload = nullptr;  // set once the server exists
   std::unique_ptr<exporter::App> app_holder;
   try {
     exporter::AppOptions app_options;
     app_options.timeout_offset_seconds = options.timeout_offset_seconds;
     app_options.config_file = options.config_file;
     if (web && !web->users.empty()) app_options.basic_auth = std::make_shared<exporter::BasicAuth>(web->users);
+    if (!options.web_config_file.empty())
+      app_options.reload_web = [&server_for_reload, &app_holder, file = options.web_config_file] {
+        // Read, and build the TLS context (set_web_config), before anything
+        // changes: a bad file leaves the one in force.
+        auto reloaded = std::make_shared<const exporter::WebConfig>(exporter::load_web_config(file));
+        if (server_for_reload) server_for_reload->set_web_config(reloaded);
+        app_holder->set_basic_auth(reloaded->users.empty() ? nullptr
+                                                           : std::make_shared<exporter::BasicAuth>(reloaded->users));
+        log::info("web configuration reloaded", {{"web_config", reloaded->source},
+                                                 {"tls", reloaded->tls ? "true" : "false"},
+                                                 {"users", std::to_string(reloaded->users.size())}});
+      };
     app_holder = std::make_unique<exporter::App>(std::move(config), app_options);
   } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM
     report_config_error(options, e.what());
@@ -90,6 +103,7 @@ int run(const exporter::Options& options) {
     return 1;
   }
   exporter::HttpServer& server = *server_holder;
+  server_for_reload = &server;
 
   // SIGTERM/SIGINT: stop accepting and stop the loop; probes in flight are
   // abandoned (their sockets close as the io_context is destroyed).

@@ -290,6 +290,46 @@ class SecuredEndpoint(unittest.TestCase):
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(timeout=5), 0)
 
+    def test_reload_reads_the_web_config_again(self):
+        port = free_port()
+        log = open(os.path.join(self.dir, "exporter.log"), "wb")
+        self.addCleanup(log.close)
+        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
+                                    f"--config.file={self.config}", f"--web.config.file={self.web}"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        base = f"https://127.0.0.1:{port}"
+
+        def wait_for(url, status, *args):
+            deadline = time.monotonic() + 10
+            while self.curl(url, *args)[0] != status:
+                self.assertIsNone(process.poll(), "the exporter exited")
+                self.assertLess(time.monotonic(), deadline, f"{url} never answered {status}")
+                time.sleep(0.1)
+
+        wait_for(f"{base}/-/healthy", 200, "-u", "prometheus:s3cret")
+        # A new user (SIGHUP): the old credentials stop working, the new ones work.
+        with open(self.web, "w") as f:
+            f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                    f"basic_auth_users:\n  grafana: {bcrypt_hash('0ther')}\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for(f"{base}/metrics", 200, "-u", "grafana:0ther")
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")[0], 401)
+        # A bad file (POST /-/reload): 500 with the reason, the one in force stays.
+        with open(self.web, "w") as f:
+            f.write("tls_server_config:\n  cert_file: missing.pem\n  key_file: key.pem\n")
+        code, body = self.curl(f"{base}/-/reload", "-X", "POST", "-u", "grafana:0ther")
+        self.assertEqual(code, 500, body)
+        self.assertIn("missing.pem", body)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "grafana:0ther")[0], 200)
+        # TLS off and no users: new connections speak plain HTTP, without authentication.
+        with open(self.web, "w") as f:
+            f.write("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+        self.assertEqual(self.curl(f"{base}/-/reload", "-X", "POST", "-u", "grafana:0ther")[0], 200)
+        wait_for(f"http://127.0.0.1:{port}/metrics", 200)
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=5), 0)
+
 
 if __name__ == "__main__":
     main()

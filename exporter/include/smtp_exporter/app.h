@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,10 @@ struct AppOptions {
   // valid credentials (the HTTP server adds WWW-Authenticate). Null: open.
   std::shared_ptr<BasicAuth> basic_auth;
   std::string config_file;  // what a reload reads; empty: the built-in modules
+  // Run by every reload after the config file is read: reads
+  // --web.config.file again (and applies it with set_basic_auth and
+  // HttpServer::set_web_config). Throws std::runtime_error to fail the reload.
+  std::function<void()> reload_web;
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
 };
 
@@ -57,6 +62,9 @@ class App {
   // Reads the configuration file again (SIGHUP, POST /-/reload). On error the
   // configuration in force stays; returns the reason, empty on success.
   std::string reload();
+
+  // basic_auth_users from a reloaded --web.config.file (null: open).
+  void set_basic_auth(std::shared_ptr<BasicAuth> auth);
 
   // Starts probing the [[targets]] in the background on `executor`
   // (restarted by every successful reload).
