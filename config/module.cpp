@@ -27,18 +27,6 @@ bool valid_ehlo_name(std::string_view name) {
   return true;
 }
 
-template <typename Enum, std::size_t N>
-Enum parse_enum(TableReader& reader, std::string_view key, const std::string& value,
-                const std::pair<std::string_view, Enum> (&choices)[N]) {
-  std::string allowed;
-  for (const auto& [name, e] : choices) {
-    if (value == name) return e;
-    allowed += allowed.empty() ? "" : ", ";
-    allowed += name;
-  }
-  reader.fail(key, "invalid value \"" + value + "\" (expected one of: " + allowed + ")");
-}
-
 constexpr std::pair<std::string_view, TlsMode> kTlsModes[] = {{"none", TlsMode::none},
                                                                {"starttls", TlsMode::starttls},
                                                                {"implicit", TlsMode::implicit},

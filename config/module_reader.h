@@ -3,10 +3,23 @@
 #include <toml++/toml.h>
 
 #include "smtp_exporter/config.h"
+#include "table_reader.h"
 
 namespace smtp_exporter::config {
 
-class TableReader;
+// The enum named by `value` among `choices`; else a ConfigError at `key`
+// listing the choices.
+template <typename Enum, std::size_t N>
+Enum parse_enum(TableReader& reader, std::string_view key, const std::string& value,
+                const std::pair<std::string_view, Enum> (&choices)[N]) {
+  std::string allowed;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    allowed += allowed.empty() ? "" : ", ";
+    allowed += name;
+  }
+  reader.fail(key, "invalid value \"" + value + "\" (expected one of: " + allowed + ")");
+}
 
 // Reads and validates one [modules.NAME] table; throws ConfigError.
 Module read_module(const toml::table& table, const std::string& path, const std::string& file,

@@ -20,6 +20,13 @@ constexpr std::pair<std::string_view, Step> kExpectStages[] = {{"ehlo", Step::eh
                                                                {"auth", Step::auth}, {"mail", Step::mail},
                                                                {"rcpt", Step::rcpt}, {"data", Step::data}};
 
+// The step of an expect_code stage; nullopt for an unknown stage.
+std::optional<Step> expect_step(std::string_view stage) {
+  for (const auto& [name, step] : kExpectStages)
+    if (name == stage) return step;
+  return std::nullopt;
+}
+
 // Where a step happens in the conversation: with implicit TLS the handshake
 // comes first, before the greeting.
 int position(Step step, TlsMode mode) {
@@ -112,9 +119,8 @@ void read_steps(TableReader& reader, Module& m) {
     TableReader located(*expect, reader.qualified("expect_code"), reader.file());
     for (const auto& [key, node] : *expect) {
       std::string stage(key.str());
-      auto known = std::find_if(std::begin(kExpectStages), std::end(kExpectStages),
-                                [&](const auto& s) { return s.first == stage; });
-      if (known == std::end(kExpectStages))
+      std::optional<Step> known = expect_step(stage);
+      if (!known)
         located.fail(stage, "unknown stage (expected one of: ehlo, starttls, auth, mail, rcpt, data; "
                             "the greeting has expect_banner_code)");
       if (stage == "starttls" && m.tls != TlsMode::starttls && m.tls != TlsMode::opportunistic)
@@ -123,21 +129,15 @@ void read_steps(TableReader& reader, Module& m) {
         located.fail(stage, "cannot be combined with an [auth] table: this check sends AUTH without credentials "
                             "and expects a refusal");
       m.expect_code[stage] = read_patterns(located, stage, node);
-      if (std::string why = needs(known->second); !why.empty()) located.fail(stage, why);
+      if (std::string why = needs(*known); !why.empty()) located.fail(stage, why);
     }
   }
 
   if (auto step = reader.string("quit_after")) {
-    auto found = std::find_if(std::begin(kSteps), std::end(kSteps), [&](const auto& s) { return s.first == *step; });
-    if (found == std::end(kSteps))
-      reader.fail("quit_after",
-                  "invalid value \"" + *step + "\" (expected one of: connect, banner, ehlo, tls, auth, mail, rcpt, data)");
-    if (std::string why = needs(found->second); !why.empty()) reader.fail("quit_after", why);
-    m.quit_after = found->second;
+    m.quit_after = parse_enum(reader, "quit_after", *step, kSteps);
+    if (std::string why = needs(*m.quit_after); !why.empty()) reader.fail("quit_after", why);
     for (const auto& [stage, patterns] : m.expect_code) {
-      auto s = std::find_if(std::begin(kExpectStages), std::end(kExpectStages),
-                            [&](const auto& e) { return e.first == stage; });
-      if (position(s->second, m.tls) > position(*m.quit_after, m.tls))
+      if (position(*expect_step(stage), m.tls) > position(*m.quit_after, m.tls))
         reader.fail("quit_after", "the probe stops before expect_code." + stage + " is checked");
     }
   }

@@ -135,41 +135,35 @@ class Conversation {
 
   bool expects(Stage stage) const { return request_.module.expect_code.contains(std::string(to_string(stage))); }
 
-  // What a reply means for the conversation.
-  enum class Verdict {
-    proceed,           // go on
-    expected_refusal,  // expect_code matched a refusal: the probe ends here, successfully
-    failure,           // recorded with fail(): the probe ends here
-  };
-
-  // Judges the reply to `command`; `usual` says whether it is the step's
-  // normal success. With expect_code for the stage, a matching reply is
-  // fine (and ends the probe if it is a refusal), and any other fails the
-  // probe as unexpected_code, except 4xx, which stays temporary (so
-  // greylisting is retried). Without, an unusual reply fails the probe:
-  // 4xx as `on_4xx`, anything else as `on_other`.
-  Verdict judge(Stage stage, const std::string& command, const Reply& reply, bool usual, FailureReason on_4xx,
-                FailureReason on_other) {
+  // Whether the conversation goes on after the reply to `command`; `usual`
+  // says whether it is the step's normal success. With expect_code for the
+  // stage, a matching reply is fine (a matching refusal ends the probe
+  // here, successfully), and any other fails the probe as unexpected_code,
+  // except 4xx, which stays temporary (so greylisting is retried). Without,
+  // an unusual reply fails the probe: 4xx as `on_4xx`, 5xx as `on_5xx`,
+  // anything else as unexpected_code.
+  bool accept(Stage stage, const std::string& command, const Reply& reply, bool usual, FailureReason on_4xx,
+              FailureReason on_5xx) {
     std::string answered = command + " answered " + std::to_string(reply.code);
     auto expected = request_.module.expect_code.find(std::string(to_string(stage)));
     if (expected != request_.module.expect_code.end()) {
       if (config::code_matches(expected->second, reply.code)) {
-        if (usual) return Verdict::proceed;
-        note(LogEntry::Kind::info, answered + " as expected (expect_code); the probe ends here");
-        return Verdict::expected_refusal;
+        if (!usual) note(LogEntry::Kind::info, answered + " as expected (expect_code); the probe ends here");
+        return usual;
       }
       if (reply.code / 100 != 4) {
         std::string patterns;
         for (const auto& p : expected->second) patterns += (patterns.empty() ? "" : " or ") + p;
-        fail(stage, FailureReason::unexpected_code,
-             answered + ", expected " + patterns + ": " + printable(reply.lines.front()));
-        return Verdict::failure;
+        return fail(stage, FailureReason::unexpected_code,
+                    answered + ", expected " + patterns + ": " + printable(reply.lines.front()));
       }
     } else if (usual) {
-      return Verdict::proceed;
+      return true;
     }
-    fail(stage, reply.code / 100 == 4 ? on_4xx : on_other, answered + ": " + printable(reply.lines.front()));
-    return Verdict::failure;
+    FailureReason reason = reply.code / 100 == 4   ? on_4xx
+                           : reply.code / 100 == 5 ? on_5xx
+                                                   : FailureReason::unexpected_code;
+    return fail(stage, reason, answered + ": " + printable(reply.lines.front()));
   }
 
   FailureReason classify(const error_code& ec) const {
@@ -302,8 +296,8 @@ class Conversation {
     }
     timed(Stage::ehlo, started);
     if (!reply) co_return false;
-    if (judge(Stage::ehlo, std::string(command), *reply, reply->code == 250, FailureReason::unexpected_code,
-              FailureReason::unexpected_code) != Verdict::proceed) {
+    if (!accept(Stage::ehlo, std::string(command), *reply, reply->code == 250, FailureReason::unexpected_code,
+                FailureReason::unexpected_code)) {
       co_await quit();
       co_return false;
     }
@@ -337,8 +331,8 @@ class Conversation {
     auto reply = co_await read_reply(Stage::starttls, true);
     timed(Stage::starttls, started);
     if (!reply) co_return false;
-    if (judge(Stage::starttls, "STARTTLS", *reply, reply->code == 220, FailureReason::unexpected_code,
-              FailureReason::unexpected_code) != Verdict::proceed) {
+    if (!accept(Stage::starttls, "STARTTLS", *reply, reply->code == 220, FailureReason::unexpected_code,
+                FailureReason::unexpected_code)) {
       co_await quit();
       co_return false;
     }
@@ -471,19 +465,13 @@ class Conversation {
   }
 
   bool auth_verdict(const Reply& reply) {
-    if (reply.code == 235) return true;
-    FailureReason reason = reply.code / 100 == 4   ? FailureReason::temporary_failure
-                           : reply.code / 100 == 5 ? FailureReason::auth_error
-                                                   : FailureReason::unexpected_code;
-    return fail(Stage::auth, reason,
-                "AUTH " + result.auth_mechanism + " answered " + std::to_string(reply.code) + ": " +
-                    printable(reply.lines.front()));
+    return accept(Stage::auth, "AUTH " + result.auth_mechanism, reply, reply.code == 235,
+                  FailureReason::temporary_failure, FailureReason::auth_error);
   }
 
   // In the mail transaction, 4xx is temporary (retry later), 5xx permanent.
-  Verdict judge_transaction(Stage stage, const std::string& command, const Reply& reply, bool usual) {
-    FailureReason other = reply.code / 100 == 5 ? FailureReason::permanent_failure : FailureReason::unexpected_code;
-    return judge(stage, command, reply, usual, FailureReason::temporary_failure, other);
+  bool accept_transaction(Stage stage, const std::string& command, const Reply& reply, bool usual) {
+    return accept(stage, command, reply, usual, FailureReason::temporary_failure, FailureReason::permanent_failure);
   }
 
   // expect_code.auth: AUTH without credentials, to check that the server
@@ -504,8 +492,7 @@ class Conversation {
     timed(Stage::auth, started);
     if (!reply) co_return false;
     // Nothing is usual here: only an expected reply lets the probe succeed.
-    if (judge(Stage::auth, command, *reply, false, FailureReason::temporary_failure, FailureReason::unexpected_code) !=
-        Verdict::proceed) {
+    if (!accept(Stage::auth, command, *reply, false, FailureReason::temporary_failure, FailureReason::unexpected_code)) {
       co_await quit();
       co_return false;
     }
@@ -521,8 +508,7 @@ class Conversation {
     if (co_await send(Stage::mail, mail, true)) reply = co_await read_reply(Stage::mail, true);
     timed(Stage::mail, started);
     if (!reply) co_return false;
-    if (judge_transaction(Stage::mail, "MAIL FROM", *reply, reply->code == 250) != Verdict::proceed ||
-        stopping(config::Step::mail)) {
+    if (!accept_transaction(Stage::mail, "MAIL FROM", *reply, reply->code == 250) || stopping(config::Step::mail)) {
       co_await quit();
       co_return false;
     }
@@ -546,8 +532,8 @@ class Conversation {
     bool go_on = true;
     for (std::size_t i = 0; i < replies.size(); ++i) {
       std::string command = "RCPT TO:<" + message.to[i] + ">";
-      Verdict verdict = judge_transaction(Stage::rcpt, command, replies[i], replies[i].code == 250 || replies[i].code == 251);
-      if (verdict != Verdict::proceed) go_on = false;
+      if (!accept_transaction(Stage::rcpt, command, replies[i], replies[i].code == 250 || replies[i].code == 251))
+        go_on = false;
     }
     if (!go_on || stopping(config::Step::rcpt)) {
       co_await quit();
@@ -571,7 +557,7 @@ class Conversation {
     // expect_code.data judges DATA's reply unless it is 354, else the reply
     // to the message.
     if (reply->code != 354) {
-      judge_transaction(Stage::data, "DATA", *reply, false);
+      accept_transaction(Stage::data, "DATA", *reply, false);
       co_return false;
     }
     MessageFields fields = message_fields(std::chrono::system_clock::now(), random_token(), ehlo_argument());
@@ -582,7 +568,7 @@ class Conversation {
     if (!co_await write(Stage::data, text, true, shown)) co_return false;
     reply = co_await read_reply(Stage::data, true);
     if (!reply) co_return false;
-    if (judge_transaction(Stage::data, "end of data", *reply, reply->code == 250) != Verdict::proceed) co_return false;
+    if (!accept_transaction(Stage::data, "end of data", *reply, reply->code == 250)) co_return false;
     result.message_accepted = true;
     note(LogEntry::Kind::info, "Message accepted (token " + fields.token + ")");
     co_return true;
