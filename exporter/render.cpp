@@ -49,11 +49,11 @@ class Metrics {
   };
 
   explicit Metrics(prometheus::Labels labels = {}) : labels_(std::move(labels)) {}
-  Family& family(const std::string& name, const std::string& help) {
-    for (std::size_t i = 0; i < families_.size(); ++i)
-      if (families_[i].name == name) return handles_[i];
+  Family family(const std::string& name, const std::string& help) {
+    for (auto& f : families_)
+      if (f.name == name) return {f, labels_};
     families_.push_back({name, help, prometheus::MetricType::Gauge, {}});
-    return handles_.emplace_back(families_.back(), labels_);
+    return {families_.back(), labels_};
   }
   void set(const std::string& name, const std::string& help, double value) { family(name, help).Add({}).Set(value); }
   std::vector<prometheus::MetricFamily> families() const {
@@ -66,7 +66,6 @@ class Metrics {
  private:
   prometheus::Labels labels_;
   std::deque<prometheus::MetricFamily> families_;  // a deque: handles keep pointing at their family
-  std::deque<Family> handles_;
 };
 
 // The earliest notAfter of a non-empty chain.
@@ -94,7 +93,7 @@ void render_tls(Metrics& m, const probes::ProbeResult& r) {
   m.family("probe_tls_cipher_info", "The TLS cipher negotiated.").Add({{"cipher", tls.cipher}}).Set(1);
   m.set("probe_smtp_tls_verified", "Whether the certificate chain and name verified.", tls.verified ? 1 : 0);
   if (!tls.verified) {
-    auto& why = m.family("probe_smtp_tls_verify_info", "Why the certificate did not verify; absent when it did.");
+    auto why = m.family("probe_smtp_tls_verify_info", "Why the certificate did not verify; absent when it did.");
     for (const auto& reason : tls.verify_errors) why.Add({{"reason", reason}}).Set(1);
   }
   if (tls.presented_chain.empty()) return;
@@ -122,7 +121,7 @@ void render_mx(Metrics& m, const probes::ProbeResult& r) {
   const probes::MxInfo& mx = *r.mx;
   m.set("probe_smtp_mx_records", "Number of MX records of the domain.", static_cast<double>(mx.records.size()));
   if (!mx.records.empty()) {
-    auto& info = m.family("probe_smtp_mx_info", "One series per MX record of the domain.");
+    auto info = m.family("probe_smtp_mx_info", "One series per MX record of the domain.");
     for (const auto& rec : mx.records)
       info.Add({{"exchange", rec.exchange.empty() ? "." : rec.exchange}, {"preference", std::to_string(rec.preference)}})
           .Set(1);
@@ -133,12 +132,12 @@ void render_mx(Metrics& m, const probes::ProbeResult& r) {
         mx.null_mx ? 1 : 0);
   m.set("probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.", mx.reachable);
   if (r.mx_hosts.empty()) return;
-  auto& success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
-  auto& latency = m.family("probe_smtp_mx_host_banner_latency_seconds",
+  auto success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
+  auto latency = m.family("probe_smtp_mx_host_banner_latency_seconds",
                            "Greeting latency of this MX host address in seconds.");
-  auto& expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry",
+  auto expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry",
                           "Earliest certificate notAfter presented by this MX host address, Unix seconds.");
-  auto& failure = m.family("probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.");
+  auto failure = m.family("probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.");
   std::optional<double> soonest;
   for (const auto& h : r.mx_hosts) {
     prometheus::Labels labels{{"mx", h.exchange}, {"ip", h.ip}};
@@ -172,7 +171,7 @@ void render_transaction(Metrics& m, const probes::ProbeResult& r) {
         .Add({{"mechanism", r.auth_mechanism}})
         .Set(1);
   if (!r.recipients.empty()) {
-    auto& rcpt = m.family("probe_smtp_rcpt_status_code", "Reply code to RCPT TO, per recipient.");
+    auto rcpt = m.family("probe_smtp_rcpt_status_code", "Reply code to RCPT TO, per recipient.");
     for (const auto& recipient : r.recipients) rcpt.Add({{"recipient", recipient.address}}).Set(recipient.code);
   }
   if (!r.enhanced_status_code.empty())
@@ -203,7 +202,7 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
   m.set("probe_dns_lookup_time_seconds", "Time spent on DNS (MX and address lookups) in seconds.",
         r.seconds_in(Stage::resolve).value_or(0) + r.seconds_in(Stage::mx).value_or(0));
 
-  auto& phases = m.family("probe_smtp_duration_seconds", "Duration of each SMTP probe phase in seconds.");
+  auto phases = m.family("probe_smtp_duration_seconds", "Duration of each SMTP probe phase in seconds.");
   for (const auto& [stage, seconds] : r.stage_seconds)
     phases.Add({{"phase", std::string(probes::to_string(stage))}}).Set(seconds);
 
@@ -214,11 +213,11 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
   if (r.last_code) m.set("probe_smtp_status_code", "Code of the last SMTP reply received.", *r.last_code);
 
   if (!r.extensions.empty()) {
-    auto& ext = m.family("probe_smtp_ehlo_extension_info", "SMTP service extensions advertised in the EHLO reply.");
+    auto ext = m.family("probe_smtp_ehlo_extension_info", "SMTP service extensions advertised in the EHLO reply.");
     for (const auto& e : r.extensions) ext.Add({{"extension", e.keyword}}).Set(1);
   }
   if (!r.auth_mechanisms.empty()) {
-    auto& mech = m.family("probe_smtp_auth_mechanism_info", "SASL mechanisms advertised by the AUTH extension.");
+    auto mech = m.family("probe_smtp_auth_mechanism_info", "SASL mechanisms advertised by the AUTH extension.");
     for (const auto& name : r.auth_mechanisms) mech.Add({{"mechanism", name}}).Set(1);
   }
   if (r.size_limit)
@@ -233,7 +232,7 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
   render_transaction(m, r);
 
   // A state set: exactly one of the three is 1.
-  auto& health = m.family("probe_smtp_health", "Health of the probed service: healthy, degraded or unhealthy.");
+  auto health = m.family("probe_smtp_health", "Health of the probed service: healthy, degraded or unhealthy.");
   for (auto state : {probes::Health::healthy, probes::Health::degraded, probes::Health::unhealthy})
     health.Add({{"status", std::string(probes::to_string(state))}}).Set(r.health.status == state ? 1 : 0);
 
