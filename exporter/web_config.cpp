@@ -18,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "smtp_exporter/tls_context.h"
+
 namespace smtp_exporter::exporter {
 namespace {
 
@@ -376,9 +378,8 @@ std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const TlsServ
   namespace ssl = boost::asio::ssl;
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
-  constexpr int kVersions[] = {TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION};
-  SSL_CTX_set_min_proto_version(ctx, kVersions[static_cast<int>(tls.min_version)]);
-  SSL_CTX_set_max_proto_version(ctx, kVersions[static_cast<int>(tls.max_version)]);
+  SSL_CTX_set_min_proto_version(ctx, probes::protocol_version(tls.min_version));
+  SSL_CTX_set_max_proto_version(ctx, probes::protocol_version(tls.max_version));
   context->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   if (tls.prefer_server_cipher_suites) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   try {

@@ -23,15 +23,6 @@ std::string openssl_error() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
-int protocol_version(config::TlsVersion v) {
-  switch (v) {
-    case config::TlsVersion::tls10: return TLS1_VERSION;
-    case config::TlsVersion::tls11: return TLS1_1_VERSION;
-    case config::TlsVersion::tls12: return TLS1_2_VERSION;
-    case config::TlsVersion::tls13: return TLS1_3_VERSION;
-  }
-  return 0;
-}
 
 bool is_ip_address(const std::string& s) {
   unsigned char buf[sizeof(in6_addr)];
@@ -69,6 +60,16 @@ std::vector<Certificate> describe_chain(STACK_OF(X509) * chain) {
 }
 
 }  // namespace
+
+int protocol_version(config::TlsVersion v) {
+  switch (v) {
+    case config::TlsVersion::tls10: return TLS1_VERSION;
+    case config::TlsVersion::tls11: return TLS1_1_VERSION;
+    case config::TlsVersion::tls12: return TLS1_2_VERSION;
+    case config::TlsVersion::tls13: return TLS1_3_VERSION;
+  }
+  return 0;
+}
 
 std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config) {
   auto context = std::make_shared<TlsContext>();

@@ -14,4 +14,8 @@ struct TlsContext;  // defined in probes/tls.h
 // Throws std::runtime_error with the reason (unreadable CA, bad key, unknown cipher...).
 std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config);
 
+// OpenSSL's protocol version (TLS1_2_VERSION, ...) of a configured version;
+// also used by the exporter's server context (--web.config.file).
+int protocol_version(config::TlsVersion version);
+
 }  // namespace smtp_exporter::probes
