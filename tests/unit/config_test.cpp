@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 #include <tuple>
 
+#include "bad_file.h"
 #include "smtp_exporter/config.h"
 
 namespace smtp_exporter::config {
@@ -29,20 +30,11 @@ auto fields(const Module& m) {
                          t.ciphers);
 }
 
-std::string load_error(const std::string& path) {
-  try {
-    load_file(path);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using bad_files::BadFile;
 
-struct BadFile {
-  std::string file;
-  std::string message;  // after "DIR/FILE:"
-};
-void PrintTo(const BadFile& b, std::ostream* os) { *os << b.file; }
+std::string load_error(const std::string& path) {
+  return bad_files::load_error<ConfigError>([](const std::string& p) { load_file(p); }, path);
+}
 
 class InvalidConfig : public testing::TestWithParam<BadFile> {};
 

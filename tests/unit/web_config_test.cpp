@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "bad_file.h"
 #include "smtp_exporter/config.h"
 #include "web_config.h"
 
@@ -16,20 +17,11 @@ namespace {
 
 const std::string kDir = SMTP_EXPORTER_TEST_WEB_CONFIG_DIR;
 
-std::string load_error(const std::string& path) {
-  try {
-    load_web_config(path);
-  } catch (const WebConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using bad_files::BadFile;
 
-struct BadFile {
-  std::string file;
-  std::string message;  // after "DIR/FILE:"
-};
-void PrintTo(const BadFile& b, std::ostream* os) { *os << b.file; }
+std::string load_error(const std::string& path) {
+  return bad_files::load_error<WebConfigError>([](const std::string& p) { load_web_config(p); }, path);
+}
 
 class InvalidWebConfig : public testing::TestWithParam<BadFile> {};
 
