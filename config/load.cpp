@@ -91,6 +91,7 @@ Config from_table(const toml::table& root, const std::string& source) {
           read_target(*list->get(i)->as_table(), "targets[" + std::to_string(i) + "]", source, config));
   }
   if (const toml::table* web = top.table("web")) config.web = read_web(*web, source);
+  if (const toml::table* limits = top.table("limits")) config.limits = read_limits(*limits, source);
   top.finish();
   if (config.modules.empty())
     throw ConfigError(source + ":1:1: modules: no module defined (add a [modules.NAME] table)");

@@ -319,6 +319,7 @@ std::string to_toml(const Config& config) {
     out.append("\n").append(text.str());
   }
   if (std::string web = to_toml(config.web); !web.empty()) out.append("\n").append(web);
+  if (std::string limits = to_toml(config.limits); !limits.empty()) out.append("\n").append(limits);
   return out;
 }
 

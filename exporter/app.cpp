@@ -2,8 +2,10 @@
 #include "smtp_exporter/app.h"
 
 #include <boost/asio/this_coro.hpp>
+#include <atomic>
 #include <charconv>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "agent.h"
@@ -29,11 +31,33 @@ HttpResponse text(int status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body) + "\n"};
 }
 
-// Decrements the in-flight gauge however the probe coroutine ends.
-struct InFlight {
-  explicit InFlight(prometheus::Gauge& g) : gauge(g) { gauge.Increment(); }
-  ~InFlight() { gauge.Decrement(); }
-  prometheus::Gauge& gauge;
+// One of the max_concurrent_probes places of /probe, taken for the whole
+// request and given back however the probe coroutine ends.
+class ProbeSlot {
+ public:
+  ProbeSlot(std::atomic<std::size_t>& running, prometheus::Gauge& gauge) : running_(running), gauge_(gauge) {
+    gauge_.Increment();
+  }
+  ~ProbeSlot() {
+    --running_;
+    gauge_.Decrement();
+  }
+  ProbeSlot(const ProbeSlot&) = delete;
+  ProbeSlot& operator=(const ProbeSlot&) = delete;
+
+  // A slot, or nullopt when `limit` probes are running already.
+  static std::optional<ProbeSlot> take(std::atomic<std::size_t>& running, std::size_t limit,
+                                       prometheus::Gauge& gauge) {
+    if (running.fetch_add(1) >= limit) {
+      --running;
+      return std::nullopt;
+    }
+    return std::optional<ProbeSlot>(std::in_place, running, gauge);
+  }
+
+ private:
+  std::atomic<std::size_t>& running_;
+  prometheus::Gauge& gauge_;
 };
 
 }  // namespace
@@ -46,6 +70,7 @@ struct App::State {
   std::shared_ptr<const Runtime> runtime;
   std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
+  std::atomic<std::size_t> probes_running{0};  // /probe requests holding a ProbeSlot
   History history;
   Agent agent{options.agent_concurrency};
   bool agent_started = false;
@@ -82,6 +107,7 @@ void App::set_config(config::Config config) {
     state_->config = std::move(view);
   }
   state_->metrics.config_loaded(true);
+  state_->metrics.probe_limit(runtime->max_concurrent_probes);
   if (state_->agent_started) state_->agent.run(state_->agent_executor, runtime);
 }
 
@@ -184,13 +210,20 @@ HttpResponse App::State::logs(const HttpRequest& request) const {
 }
 
 boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& request) {
-  std::string error;
-  auto params = parse_query(request.query, error);
-  if (!params) co_return text(400, error);
   auto current = [this] {
     std::lock_guard lock(config_mutex);
     return runtime;
   }();
+  // First, so that an overloaded exporter sheds load at the least cost.
+  auto slot = ProbeSlot::take(probes_running, current->max_concurrent_probes, metrics.in_flight());
+  if (!slot) {
+    metrics.probe_rejected();
+    co_return text(503, "too many probes in flight: the limit is " + std::to_string(current->max_concurrent_probes) +
+                            " ([limits] max_concurrent_probes)");
+  }
+  std::string error;
+  auto params = parse_query(request.query, error);
+  if (!params) co_return text(400, error);
   const config::Config* cfg = &current->config;
 
   auto target_param = params->find("target");
@@ -225,28 +258,28 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
   probe_request.timeout = *timeout;
   auto debug = params->find("debug");
   bool want_debug = debug != params->end() && (debug->second == "true" || debug->second == "1");
-  probes::ProbeResult result;
-  {
-    InFlight guard(metrics.in_flight());
-    result = co_await probes::run_probe(probe_request);
-  }
-  std::string body = render_metrics(result);
-  std::string debug_text = render_debug(result, body, module_name, probe_request.module);
-  metrics.probe_finished(module_name, result.success, result.duration_seconds);
-  history.add({0, target_param->second, module_name, result.success, std::chrono::system_clock::now(),
-               result.duration_seconds, want_debug ? debug_text : std::move(debug_text)});
+  probes::ProbeResult finished = co_await probes::run_probe(probe_request);
+  auto result = std::make_shared<const probes::ProbeResult>(std::move(finished));
+  std::string body = render_metrics(*result);
+  metrics.probe_finished(module_name, result->success, result->duration_seconds);
+  // The runtime keeps the module (as the probe saw it: Runtime::request copies it) alive.
+  const config::Module* module = &cfg->modules.at(module_name);
+  history.add({0, target_param->second, module_name, result->success, std::chrono::system_clock::now(),
+               result->duration_seconds, [result, body, module_name, module, current] {
+                 return render_debug(*result, body, module_name, *module);
+               }});
   if (log::enabled(log::Level::debug)) {
-    std::string failure = result.failure ? std::string(probes::to_string(result.failure->stage)) + "/" +
-                                               std::string(probes::to_string(result.failure->reason)) + ": " +
-                                               result.failure->detail
-                                         : "";
+    std::string failure = result->failure ? std::string(probes::to_string(result->failure->stage)) + "/" +
+                                                std::string(probes::to_string(result->failure->reason)) + ": " +
+                                                result->failure->detail
+                                          : "";
     log::debug("probe finished", {{"target", target_param->second},
                                   {"module", module_name},
-                                  {"success", result.success ? "true" : "false"},
-                                  {"duration_seconds", std::to_string(result.duration_seconds)},
+                                  {"success", result->success ? "true" : "false"},
+                                  {"duration_seconds", std::to_string(result->duration_seconds)},
                                   {"failure", failure}});
   }
-  if (want_debug) co_return text(200, std::move(debug_text));
+  if (want_debug) co_return text(200, render_debug(*result, body, module_name, *module));
   co_return HttpResponse{200, kExposition, std::move(body)};
 }
 

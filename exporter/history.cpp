@@ -19,10 +19,14 @@ std::vector<HistoryEntry> History::list() const {
 }
 
 std::optional<std::string> History::debug_text(std::uint64_t id) const {
-  std::lock_guard lock(mutex_);
-  for (const auto& e : entries_)
-    if (e.id == id) return e.debug_text;
-  return std::nullopt;
+  std::function<std::string()> render;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : entries_)
+      if (e.id == id) render = e.debug_text;
+  }
+  if (!render) return std::nullopt;
+  return render();
 }
 
 }  // namespace smtp_exporter::exporter

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,7 +20,9 @@ struct HistoryEntry {
   bool success = false;
   std::chrono::system_clock::time_point at;
   double duration_seconds = 0;
-  std::string debug_text;  // the same text &debug=true would have returned
+  // Makes the text &debug=true would have returned. Rendered only when
+  // someone looks (/logs): most probes are never looked at.
+  std::function<std::string()> debug_text;
 };
 
 class History {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "check.h"
+#include "open_files.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/http_server.h"
@@ -30,6 +31,9 @@ void report_config_error(const exporter::Options& options, const std::string& er
 }
 
 int run(const exporter::Options& options) {
+  // Before the config is turned into a Runtime: the default
+  // max_concurrent_probes is sized from this limit.
+  const exporter::OpenFilesLimit files = exporter::raise_open_files_limit();
   config::Config config;
   try {
     config = options.config_file.empty() ? config::default_config() : config::load_file(options.config_file);
@@ -91,6 +95,11 @@ int run(const exporter::Options& options) {
     return 0;
   }
   log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", app.config()->source}});
+  log::info("open files limit", {{"before", std::to_string(files.before)},
+                                 {"now", std::to_string(files.after)},
+                                 {"hard", std::to_string(files.hard)},
+                                 {"max_concurrent_probes", std::to_string(exporter::max_concurrent_probes(
+                                                               app.config()->limits))}});
   if (web && !web->users.empty() && !web->tls)
     log::warn("basic authentication without TLS: passwords cross the network in clear text",
               {{"web_config", web->source}});

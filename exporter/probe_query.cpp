@@ -110,6 +110,10 @@ std::optional<std::chrono::milliseconds> probe_timeout(std::chrono::milliseconds
     return std::nullopt;
   }
   double budget = scrape - offset_seconds > 0 ? scrape - offset_seconds : scrape;
+  // Compared before rounding: llround() of a budget beyond the range of long
+  // long (a header such as "1e300") is unspecified, LLONG_MIN on x86-64, which
+  // the max() below turned into a 1 ms deadline.
+  if (budget * 1000 >= static_cast<double>(module_timeout.count())) return module_timeout;
   auto budget_ms = std::chrono::milliseconds(std::max<long long>(1, std::llround(budget * 1000)));
   return std::min(module_timeout, budget_ms);
 }

@@ -441,6 +441,18 @@ const std::vector<Remediation> kTable{
       "and `docker compose logs --tail=100 postfix | grep -i tls`."},
      {"`kubectl logs deploy/postfix --tail=100 | grep -i tls`; a TLS-terminating load balancer in front of port "
       "{port} breaks STARTTLS: pass TCP through."}},
+    {"tls/session_error",
+     "The TLS session broke after the handshake",
+     {"The server's TLS library aborted the session (an alert in the middle of the conversation).",
+      "Something between exporter and server alters or injects bytes: a middlebox, a proxy that does not "
+      "understand TLS after STARTTLS, a broken load balancer.",
+      "The server wrote plain text into the TLS session (a misbehaving proxy or filter in front of it)."},
+     {"Reproduce the session and send the same commands by hand: `" SMTP_S_CLIENT "`, then EHLO, MAIL FROM.",
+      "On the server: `journalctl -u postfix@- | grep -i 'tls\\|ssl'` around the time of the failure.",
+      "Probe the server from inside its network to rule out a middlebox."},
+     {"`docker compose logs --tail=100 postfix | grep -i 'tls\\|ssl'`."},
+     {"`kubectl logs deploy/postfix --tail=100 | grep -i 'tls\\|ssl'`; check for a service mesh or load balancer "
+      "that terminates or inspects TLS on port {port}."}},
     {"tls/certificate_error/expired",
      "The certificate has expired",
      {"Automatic renewal is not set up, or it fails (the certbot timer is not running, a challenge fails).",
@@ -584,7 +596,7 @@ std::vector<std::string> failure_keys(std::string_view stage, std::string_view r
   if (reason == "not_offered") return {stage == "auth" ? "auth/not_offered" : "tls/not_offered"};
   if (reason == "plaintext_auth_refused") return {"auth/plaintext_auth_refused"};
   if (reason == "permanent_failure") return {"smtp/permanent_failure"};
-  if (reason == "tls_error") return {"tls/tls_error"};
+  if (reason == "tls_error") return {stage == "tls" || stage == "starttls" ? "tls/tls_error" : "tls/session_error"};
   if (reason == "closed") return {"smtp/closed"};
   if (reason == "connection_error") return {"connection/error"};
   if (reason == "unreachable") return {"connect/unreachable"};

@@ -1,6 +1,9 @@
 #include "runtime.h"
 
+#include <algorithm>
+
 #include "host_name.h"
+#include "open_files.h"
 #include "smtp_exporter/probe_query.h"
 #include "smtp_exporter/tls_context.h"
 #include "text.h"
@@ -19,12 +22,19 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config) {
       module.ehlo_name = fqdn_name;
     }
     if (module.tls == config::TlsMode::none) continue;
+    // Modules with the same tls_config share one context: each context holds
+    // its own copy of the CA store (the system's is ~150 certificates).
+    auto same = std::find_if(runtime->tls.begin(), runtime->tls.end(), [&](const auto& built) {
+      return config.modules.at(built.first).tls_config == module.tls_config;
+    });
     try {
-      runtime->tls.emplace(name, probes::make_tls_context(module.tls_config));
+      runtime->tls.emplace(name, same != runtime->tls.end() ? same->second
+                                                            : probes::make_tls_context(module.tls_config));
     } catch (const std::exception& e) {
       throw std::runtime_error(config.source + ": modules." + name + ".tls_config: " + e.what());
     }
   }
+  runtime->max_concurrent_probes = exporter::max_concurrent_probes(config.limits);
   runtime->config = std::move(config);
   for (std::size_t i = 0; i < runtime->config.targets.size(); ++i) {
     const auto& t = runtime->config.targets[i];

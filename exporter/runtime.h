@@ -18,6 +18,8 @@ namespace smtp_exporter::exporter {
 struct Runtime {
   config::Config config;
   std::map<std::string, std::shared_ptr<probes::TlsContext>> tls;
+  // /probe requests that may run at once ([limits], or sized for the machine).
+  std::size_t max_concurrent_probes = 1;
 
   // Fills in EHLO names, builds the TLS contexts and checks the targets of
   // [[targets]]. Throws std::runtime_error with the place and the reason.

@@ -29,6 +29,17 @@ SelfMetrics::SelfMetrics()
                      .Help("Probes currently running.")
                      .Register(registry_)
                      .Add({})),
+      probe_limit_(prometheus::BuildGauge()
+                       .Name("smtp_exporter_probes_max_concurrent")
+                       .Help("Probes that may run at once ([limits] max_concurrent_probes, or sized from the "
+                             "open-files limit); /probe answers 503 above it.")
+                       .Register(registry_)
+                       .Add({})),
+      probes_rejected_(prometheus::BuildCounter()
+                           .Name("smtp_exporter_probes_rejected_total")
+                           .Help("Probe requests answered 503 because max_concurrent_probes probes were running.")
+                           .Register(registry_)
+                           .Add({})),
       reload_success_(prometheus::BuildGauge()
                           .Name("smtp_exporter_config_last_reload_successful")
                           .Help("Whether the last configuration load succeeded.")
@@ -57,6 +68,12 @@ void SelfMetrics::probe_finished(const std::string& module, bool success, double
                                                                 0.5,   1,    2.5,   5,    10,  30};
   probe_duration_.Add({{"module", module}}, kBuckets).Observe(seconds);
 }
+
+void SelfMetrics::probe_limit(std::size_t max_concurrent_probes) {
+  probe_limit_.Set(static_cast<double>(max_concurrent_probes));
+}
+
+void SelfMetrics::probe_rejected() { probes_rejected_.Increment(); }
 
 void SelfMetrics::config_loaded(bool success) {
   reload_success_.Set(success ? 1 : 0);

@@ -1,5 +1,5 @@
 // The exporter's own metrics, served on /metrics: build info, probe counts and
-// durations per module, in-flight probes, config reloads, HTTP requests, and
+// durations per module, in-flight probes and their limit, config reloads, HTTP requests, and
 // the process metrics (CPU, memory, file descriptors) read from /proc.
 #pragma once
 
@@ -18,6 +18,8 @@ class SelfMetrics {
 
   void probe_finished(const std::string& module, bool success, double seconds);
   prometheus::Gauge& in_flight() { return in_flight_; }
+  void probe_limit(std::size_t max_concurrent_probes);
+  void probe_rejected();  // a /probe answered 503: max_concurrent_probes were running
   void config_loaded(bool success);
   void http_request(const std::string& handler, int code);
 
@@ -29,6 +31,8 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>& probes_;
   prometheus::Family<prometheus::Histogram>& probe_duration_;
   prometheus::Gauge& in_flight_;
+  prometheus::Gauge& probe_limit_;
+  prometheus::Counter& probes_rejected_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_timestamp_;
   prometheus::Family<prometheus::Counter>& http_requests_;

@@ -27,6 +27,7 @@
 #include "smtp_exporter/health.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
+#include "socket_clock.h"
 #include "tls.h"
 #include "transaction.h"
 
@@ -36,11 +37,18 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
-using Clock = std::chrono::steady_clock;
+// Bytes asked of the kernel per read: replies are short, and a probe waiting
+// for one holds no buffer (the read waits for readability first).
+constexpr std::size_t kReadSize = 1024;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+// How long the reply to QUIT is awaited (within the probe's deadline).
+constexpr auto kQuitGrace = std::chrono::seconds(1);
+
+double seconds_between(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double>(end - start).count();
 }
+
+double seconds_since(Clock::time_point start) { return seconds_between(start, Clock::now()); }
 
 // The I/O objects of one probe. Shared with the deadline handler, so a
 // handler that runs after the probe has returned never touches freed memory.
@@ -173,6 +181,8 @@ class Conversation {
         ec == err::connection_aborted || ec == asio::ssl::error::stream_truncated)
       return FailureReason::closed;
     if (ec == err::connection_refused) return FailureReason::refused;
+    // An alert, a bad record or a failed check inside TLS (not a dropped connection).
+    if (ec.category() == asio::error::get_ssl_category()) return FailureReason::tls_error;
     if (ec == err::network_unreachable || ec == err::host_unreachable) return FailureReason::unreachable;
     return FailureReason::connection_error;
   }
@@ -180,6 +190,7 @@ class Conversation {
   std::string describe(const error_code& ec) const {
     if (io_->expired) return "deadline of " + config::format_duration(request_.timeout) + " exceeded";
     if (ec == asio::error::eof) return "connection closed by the server";
+    if (ec == asio::ssl::error::stream_truncated) return "connection closed by the server (no TLS close_notify)";
     return ec.message();
   }
 
@@ -188,8 +199,8 @@ class Conversation {
   }
 
   // A stage that runs twice (EHLO before and after STARTTLS) adds up.
-  void timed(Stage stage, Clock::time_point started) {
-    double seconds = seconds_since(started);
+  void timed(Stage stage, Clock::time_point started, Clock::time_point ended = Clock::now()) {
+    double seconds = seconds_between(started, ended);
     for (auto& [s, total] : result.stage_seconds)
       if (s == stage) {
         total += seconds;
@@ -246,18 +257,24 @@ class Conversation {
     error_code ec;
     note(LogEntry::Kind::info, "Connecting to " + result.ip + " port " + std::to_string(request_.port));
     co_await io_->socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
-    timed(Stage::connect, started);
-    if (ec) co_return fail(Stage::connect, classify(ec), describe(ec));
-    connected_at_ = Clock::now();
+    if (ec) {
+      timed(Stage::connect, started);
+      co_return fail(Stage::connect, classify(ec), describe(ec));
+    }
+    // The kernel's times, not the loop's: see socket_clock.h.
+    connected_at_ = handshake_done(io_->socket.native_handle(), started, Clock::now());
+    timed(Stage::connect, started, connected_at_);
+    enable_receive_timestamps(io_->socket.native_handle());
     note(LogEntry::Kind::info, "TCP connection established");
     co_return true;
   }
 
   asio::awaitable<bool> greeting() {
     auto reply = co_await read_reply(Stage::banner, true);
-    timed(Stage::banner, connected_at_);
+    const Clock::time_point arrived = reply_arrived_.value_or(Clock::now());
+    timed(Stage::banner, connected_at_, arrived);
     if (!reply) co_return false;
-    result.banner_latency_seconds = seconds_since(connected_at_);
+    result.banner_latency_seconds = seconds_between(connected_at_, arrived);
     result.banner_code = reply->code;
     result.banner_lines = reply->lines;
     if (reply->code != request_.module.expect_banner_code) {
@@ -582,7 +599,18 @@ class Conversation {
     auto started = Clock::now();
     auto last_code = result.last_code;
     auto enhanced = result.enhanced_status_code;
-    if (co_await send(Stage::quit, "QUIT", false)) co_await read_reply(Stage::quit, false);
+    if (co_await send(Stage::quit, "QUIT", false)) {
+      // The probe's answer is known by now: a server that never answers
+      // QUIT must not hold it until the deadline.
+      asio::steady_timer grace(io_->socket.get_executor(), kQuitGrace);
+      grace.async_wait([weak = std::weak_ptr<Io>(io_)](const error_code& ec) {
+        auto io = weak.lock();
+        if (ec || !io) return;
+        error_code ignored;
+        io->socket.close(ignored);
+      });
+      co_await read_reply(Stage::quit, false);
+    }
     result.last_code = last_code;
     result.enhanced_status_code = enhanced;
     timed(Stage::quit, started);
@@ -608,8 +636,10 @@ class Conversation {
     co_return false;
   }
 
+  // Reads until a whole reply is buffered. reply_arrived_ is set to when the
+  // kernel received its first bytes read here, if it timestamped them.
   asio::awaitable<std::optional<Reply>> read_reply(Stage stage, bool required) {
-    std::array<char, 4096> chunk;
+    reply_arrived_.reset();
     while (true) {
       ReplyParse parsed = parse_reply(buffer_);
       if (parsed.status == ReplyParse::Status::complete) {
@@ -627,12 +657,8 @@ class Conversation {
         if (required) fail(stage, FailureReason::protocol_error, parsed.error);
         co_return std::nullopt;
       }
-      error_code ec;
-      std::size_t n = tls_ ? co_await tls_->async_read_some(asio::buffer(chunk),
-                                                            asio::redirect_error(asio::use_awaitable, ec))
-                           : co_await io_->socket.async_read_some(asio::buffer(chunk),
-                                                                  asio::redirect_error(asio::use_awaitable, ec));
-      buffer_.append(chunk.data(), n);
+      error_code ec = co_await read_some();
+      if (ec == asio::error::would_block) continue;
       if (ec) {
         log_received(buffer_);
         std::string detail = describe(ec);
@@ -645,6 +671,28 @@ class Conversation {
         co_return std::nullopt;
       }
     }
+  }
+
+  // Appends what arrived to buffer_. Plain TCP: waits for readability, then
+  // one recvmsg() that also brings the kernel's receive timestamp.
+  asio::awaitable<error_code> read_some() {
+    error_code ec;
+    if (tls_) {
+      const std::size_t old = buffer_.size();
+      buffer_.resize(old + kReadSize);
+      auto space = asio::buffer(buffer_.data() + old, kReadSize);
+      std::size_t n = co_await tls_->async_read_some(space, asio::redirect_error(asio::use_awaitable, ec));
+      buffer_.resize(old + n);
+      co_return ec;
+    }
+    co_await io_->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+    Received got = receive(io_->socket.native_handle(), buffer_, kReadSize);
+    if (got.error == EAGAIN || got.error == EWOULDBLOCK) co_return asio::error::would_block;
+    if (got.error) co_return error_code(got.error, asio::error::get_system_category());
+    if (got.bytes == 0) co_return asio::error::eof;
+    if (!reply_arrived_) reply_arrived_ = got.arrived;
+    co_return ec;
   }
 
   void log_received(std::string_view raw) {
@@ -663,6 +711,7 @@ class Conversation {
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // set once TLS is up; then all I/O goes through it
   std::vector<int> x509_errors_;                          // verification problems seen during the handshake
   Clock::time_point connected_at_;
+  std::optional<Clock::time_point> reply_arrived_;  // of the last reply read, by the kernel's clock
 };
 
 }  // namespace

@@ -14,6 +14,15 @@ ReplyParse error(std::string message) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// Whether an incomplete line can still become "NNN", "NNN text" or
+// "NNN-text" (first digit 2-5) once the rest arrives.
+bool can_become_reply_line(std::string_view partial) {
+  for (std::size_t i = 0; i < partial.size() && i < 3; ++i)
+    if (!is_digit(partial[i]) || (i == 0 && (partial[0] < '2' || partial[0] > '5'))) return false;
+  if (partial.size() < 4) return true;
+  return partial[3] == ' ' || partial[3] == '-' || (partial[3] == '\r' && partial.size() == 4);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text, std::size_t max) {
@@ -42,6 +51,10 @@ ReplyParse parse_reply(std::string_view data, const ReplyLimits& limits) {
     if (eol == std::string_view::npos) {
       if (data.size() - pos >= limits.max_line_bytes)
         return error("reply line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+      // Bytes that cannot start a reply line (a TLS alert, a binary banner)
+      // fail now: a peer speaking another protocol may never end the line.
+      std::string_view partial = data.substr(pos);
+      if (!can_become_reply_line(partial)) return error("not an SMTP reply: \"" + printable(partial, 60) + "\"");
       return result;  // need_more
     }
     std::size_t line_bytes = eol + 1 - pos;

@@ -32,7 +32,9 @@ struct ReplyParse {
 };
 
 // Parses one reply from the start of `data`. need_more means every line so far
-// is valid but the final line ("NNN " or "NNN") has not arrived yet.
+// is valid but the final line ("NNN " or "NNN") has not arrived yet; an
+// incomplete line that cannot become a reply line ("\x15\x03", "SSH-") is
+// an error at once.
 ReplyParse parse_reply(std::string_view data, const ReplyLimits& limits = {});
 
 // `text` made safe for a log line or an error message: control and non-ASCII

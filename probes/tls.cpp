@@ -6,6 +6,8 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -59,6 +61,26 @@ std::vector<Certificate> describe_chain(STACK_OF(X509) * chain) {
   return out;
 }
 
+// The system's CA directory when it can be read lazily: a c_rehash'ed
+// directory (HASH.0 links, as Debian's /etc/ssl/certs) and no SSL_CERT_FILE
+// asking for a bundle. OpenSSL then reads a CA when a chain needs it and keeps
+// it, instead of parsing the whole bundle (~150 certificates, ~1.5 MB) for
+// every context at start-up. nullptr: load the default paths eagerly.
+const char* hashed_system_ca_dir() {
+  if (std::getenv(X509_get_default_cert_file_env())) return nullptr;
+  const char* dir = std::getenv(X509_get_default_cert_dir_env());
+  if (!dir) dir = X509_get_default_cert_dir();
+  if (std::string_view(dir).find(':') != std::string_view::npos) return nullptr;  // a list: keep OpenSSL's handling
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 10 && name.ends_with(".0") &&
+        name.find_first_not_of("0123456789abcdef") == 8)
+      return dir;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int protocol_version(config::TlsVersion v) {
@@ -76,8 +98,13 @@ std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config) {
   SSL_CTX* ctx = context->ssl.native_handle();
   boost::system::error_code ec;
   if (config.ca_file.empty()) {
-    context->ssl.set_default_verify_paths(ec);
-    if (ec) throw std::runtime_error("cannot load the system's trusted CAs: " + ec.message());
+    if (const char* dir = hashed_system_ca_dir()) {
+      if (SSL_CTX_load_verify_dir(ctx, dir) != 1)
+        throw std::runtime_error(std::string("cannot use the system's trusted CAs in ") + dir + ": " + openssl_error());
+    } else {
+      context->ssl.set_default_verify_paths(ec);
+      if (ec) throw std::runtime_error("cannot load the system's trusted CAs: " + ec.message());
+    }
   } else {
     context->ssl.load_verify_file(config.ca_file, ec);
     if (ec) throw std::runtime_error("ca_file \"" + config.ca_file + "\": " + ec.message());

@@ -79,6 +79,28 @@ struct FakeSmtpServer::Impl {
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>> times;
   std::atomic<int> tls_handshakes{0};
 
+  // One line (CR LF stripped), recorded in `lines`; nullopt when the
+  // connection ends first.
+  asio::awaitable<std::optional<std::string>> read_line(tcp::socket& socket,
+                                                        std::optional<ssl::stream<tcp::socket&>>& tls,
+                                                        asio::streambuf& input) {
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls)
+      n = co_await asio::async_read_until(*tls, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
+    else
+      n = co_await asio::async_read_until(socket, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    std::string line(asio::buffers_begin(input.data()), asio::buffers_begin(input.data()) + n);
+    input.consume(n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    {
+      std::lock_guard lock(mutex);
+      lines.push_back(line);
+    }
+    co_return line;
+  }
+
   // The connection's transport: the plain socket until a start_tls step,
   // then a TLS stream over it.
   asio::awaitable<void> serve(tcp::socket socket, std::size_t which) {
@@ -101,20 +123,54 @@ struct FakeSmtpServer::Impl {
           break;
         }
         case Step::Kind::expect: {
-          std::size_t n = 0;
-          if (tls)
-            n = co_await asio::async_read_until(*tls, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
-          else
-            n = co_await asio::async_read_until(socket, input, "\n", asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          std::string line(asio::buffers_begin(input.data()), asio::buffers_begin(input.data()) + n);
-          input.consume(n);
-          while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-          {
-            std::lock_guard lock(mutex);
-            lines.push_back(line);
+          std::optional<std::string> line = co_await read_line(socket, tls, input);
+          if (!line) co_return;
+          if (line->rfind(step.text, 0) != 0) co_return;  // unexpected command: hang up
+          break;
+        }
+        case Step::Kind::read_message:
+          while (true) {
+            std::optional<std::string> line = co_await read_line(socket, tls, input);
+            if (!line) co_return;
+            if (*line == ".") break;
           }
-          if (line.rfind(step.text, 0) != 0) co_return;  // unexpected command: hang up
+          break;
+        case Step::Kind::send_repeated: {
+          // Whole repetitions of up to 64 KiB per write.
+          const std::size_t per_write = std::max<std::size_t>(1, 65536 / std::max<std::size_t>(1, step.text.size()));
+          std::string chunk;
+          chunk.reserve(per_write * step.text.size());
+          for (std::size_t i = 0; i < std::min(per_write, step.count); ++i) chunk += step.text;
+          for (std::size_t left = step.count; left > 0 && !ec;) {
+            const std::size_t n = std::min(left, per_write);
+            auto bytes = asio::buffer(chunk.data(), n * step.text.size());
+            if (tls)
+              co_await asio::async_write(*tls, bytes, asio::redirect_error(asio::use_awaitable, ec));
+            else
+              co_await asio::async_write(socket, bytes, asio::redirect_error(asio::use_awaitable, ec));
+            left -= n;
+          }
+          break;
+        }
+        case Step::Kind::receive: {
+          if (input.size() > 0) {  // already read past the last line
+            input.consume(input.size());
+            break;
+          }
+          char sink[16384];
+          if (tls)
+            co_await tls->async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+          else
+            co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+          break;
+        }
+        case Step::Kind::reset:
+          socket.set_option(tcp::socket::linger(true, 0), ec);
+          socket.close(ec);
+          co_return;
+        case Step::Kind::tls_alert: {
+          static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};  // fatal, handshake_failure
+          co_await asio::async_write(socket, asio::buffer(alert), asio::redirect_error(asio::use_awaitable, ec));
           break;
         }
         case Step::Kind::close:

@@ -38,7 +38,8 @@ struct Response {
 // The exporter on 127.0.0.1:<free port>, served by a background thread.
 class Exporter {
  public:
-  Exporter() : app_(config_with_test_module(), exporter::AppOptions{}), server_(io_, app_) {
+  explicit Exporter(int max_concurrent_probes = 0)
+      : app_(config_with_test_module(max_concurrent_probes), exporter::AppOptions{}), server_(io_, app_) {
     server_.listen("127.0.0.1:0");
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -70,8 +71,9 @@ class Exporter {
   }
 
  private:
-  static config::Config config_with_test_module() {
+  static config::Config config_with_test_module(int max_concurrent_probes) {
     config::Config c = config::default_config();
+    c.limits.max_concurrent_probes = max_concurrent_probes;
     c.modules["smtp_banner"] = test_module();
     c.modules["smtp_banner"].port = 1;  // tests always give a port
     return c;
@@ -222,6 +224,37 @@ TEST(Http, ConcurrentProbesDoNotWaitForEachOther) {
   for (auto& p : pending) EXPECT_THAT(p.get().body, HasSubstr("\nprobe_success 1\n"));
   // Serialized, 20 probes would take 8 s; one event loop runs them together.
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+// [limits] max_concurrent_probes: above it /probe sheds load at once with a
+// 503 rather than queueing; the places come back when the probes end.
+TEST(Http, ProbesAboveTheConcurrencyLimitGetServiceUnavailableAtOnce) {
+  FakeSmtpServer smtp([] {
+    Script s = polite_server();
+    s.insert(s.begin(), delay(600ms));
+    return s;
+  }());
+  Exporter e(2);
+  std::vector<std::future<Response>> slow;
+  for (int i = 0; i < 2; ++i)
+    slow.push_back(std::async(std::launch::async, [&] { return e.request(probe_path(smtp.port())); }));
+  // Wait until both hold their place (the in-flight gauge says so).
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (e.request("/metrics").body.find("smtp_exporter_probes_in_flight 2\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  auto started = std::chrono::steady_clock::now();
+  auto rejected = e.request(probe_path(smtp.port()));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 300ms);  // not queued behind the slow ones
+  EXPECT_EQ(rejected.status, 503);
+  EXPECT_EQ(rejected.body, "too many probes in flight: the limit is 2 ([limits] max_concurrent_probes)\n");
+  for (auto& p : slow) EXPECT_THAT(p.get().body, HasSubstr("\nprobe_success 1\n"));
+  // The places were given back.
+  EXPECT_THAT(e.request(probe_path(smtp.port())).body, HasSubstr("\nprobe_success 1\n"));
+  auto metrics = e.request("/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_probes_rejected_total 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_probes_max_concurrent 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_probes_in_flight 0\n"));
 }
 
 TEST(Http, OtherRoutesAndMethods) {

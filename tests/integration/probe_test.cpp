@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+
 #include "fake_smtp_server.h"
 #include "probe_helpers.h"
 
@@ -59,6 +64,51 @@ TEST(Probe, BannerLatencyMeasuresAnInjectedDelay) {
   ASSERT_TRUE(r.banner_latency_seconds.has_value());
   EXPECT_NEAR(*r.banner_latency_seconds, 0.300, 0.020);
   EXPECT_NEAR(r.seconds_in(Stage::banner).value_or(0), 0.300, 0.020);
+}
+
+// Under load the loop runs completion handlers late; the banner latency must
+// still be the server's delay (kernel receive timestamps, socket_clock.h),
+// not the server's delay plus the time the loop was busy elsewhere.
+TEST(Probe, BannerLatencyIsTheServersDelayWhileTheLoopIsBusy) {
+  FakeSmtpServer server([] {
+    Script s = polite_server();
+    s.insert(s.begin(), delay(100ms));
+    return s;
+  }());
+  boost::asio::io_context io;
+  probes::ProbeRequest request;
+  request.host = "127.0.0.1";
+  request.port = server.port();
+  request.module = test_module();
+  request.timeout = 5s;
+  probes::ProbeResult r;
+  boost::asio::co_spawn(io, probes::run_probe(request), [&](std::exception_ptr, probes::ProbeResult got) {
+    r = std::move(got);
+  });
+  // Busy from 50 ms to 350 ms: the greeting arrives (at 100 ms) while the
+  // loop cannot look at it.
+  boost::asio::steady_timer busy(io, 50ms);
+  busy.async_wait([](const boost::system::error_code&) { std::this_thread::sleep_for(300ms); });
+  auto started = std::chrono::steady_clock::now();
+  io.run();
+  ASSERT_GE(std::chrono::steady_clock::now() - started, 350ms);
+  ASSERT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
+  ASSERT_TRUE(r.banner_latency_seconds.has_value());
+  EXPECT_NEAR(*r.banner_latency_seconds, 0.100, 0.010);
+  EXPECT_NEAR(r.seconds_in(Stage::banner).value_or(0), 0.100, 0.010);
+}
+
+// The answer is known once QUIT is sent: a server that never replies to it
+// holds the probe one second, not until the deadline.
+TEST(Probe, UnansweredQuitDoesNotHoldTheProbeUntilTheDeadline) {
+  FakeSmtpServer server({send("220 fake.test ESMTP\r\n"), expect("EHLO"), send("250 fake.test\r\n"), expect("QUIT"),
+                         stall()});
+  auto started = std::chrono::steady_clock::now();
+  auto r = probe_port(server.port(), test_module(), 10s);
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 2s);
 }
 
 struct GreetingCase {

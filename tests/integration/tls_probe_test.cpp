@@ -4,6 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
@@ -172,6 +177,62 @@ INSTANTIATE_TEST_SUITE_P(
                        },
                        "unknown_ca"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Sets SSL_CERT_DIR (and unsets SSL_CERT_FILE) for one test.
+class SystemTrustStore {
+ public:
+  explicit SystemTrustStore(const std::string& dir) {
+    for (const char* name : {"SSL_CERT_DIR", "SSL_CERT_FILE"})
+      if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
+    setenv("SSL_CERT_DIR", dir.c_str(), 1);
+    unsetenv("SSL_CERT_FILE");
+  }
+  ~SystemTrustStore() {
+    unsetenv("SSL_CERT_DIR");
+    for (const auto& [name, value] : saved_) setenv(name.c_str(), value.c_str(), 1);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
+// A c_rehash'ed CA directory (HASH.0 names) holding `ca`.
+std::string hashed_ca_dir(const std::string& parent, const std::string& name, const Issued& ca) {
+  std::filesystem::path dir = std::filesystem::path(parent) / name;
+  std::filesystem::create_directories(dir);
+  std::FILE* in = std::fopen(ca.cert_file.c_str(), "r");
+  X509* cert = in ? PEM_read_X509(in, nullptr, nullptr, nullptr) : nullptr;
+  if (in) std::fclose(in);
+  if (!cert) throw std::runtime_error("cannot read " + ca.cert_file);
+  char hash[16];
+  std::snprintf(hash, sizeof hash, "%08lx.0", X509_subject_name_hash(cert));
+  X509_free(cert);
+  std::filesystem::copy_file(ca.cert_file, dir / hash, std::filesystem::copy_options::overwrite_existing);
+  return dir.string();
+}
+
+// Without ca_file, the system's trust store is used; a hashed directory (as
+// Debian's /etc/ssl/certs) is read lazily rather than loaded whole.
+TEST_F(TlsProbe, SystemTrustStoreAsAHashedDirectory) {
+  FakeSmtpServer server(starttls_server(identity(*valid_)));
+  config::Module m = module(config::TlsMode::starttls);
+  m.tls_config.ca_file.clear();
+  {
+    SystemTrustStore store(hashed_ca_dir(pki_->dir(), "trusted", pki_->root()));
+    auto r = probe(server, m);
+    ASSERT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
+    EXPECT_TRUE(r.tls->verified);
+    EXPECT_EQ(r.tls->verified_chain.size(), 2u);
+  }
+  {
+    Issued other = pki_->self_signed({"other CA", {}, {}, std::chrono::seconds(-3600),
+                                      std::chrono::seconds(30 * 24 * 3600), true});
+    SystemTrustStore store(hashed_ca_dir(pki_->dir(), "untrusted", other));
+    auto r = probe(server, m);
+    expect_failure(r, Stage::starttls, FailureReason::certificate_error);
+    EXPECT_THAT(r.tls->verify_errors, ElementsAre("unknown_ca"));
+  }
+}
 
 TEST_F(TlsProbe, ExpiringSoonIsReportedButVerifies) {
   Issued leaf = pki_->issue({kHost, {kHost}, {}, -1 * kDay, 3 * kDay}, pki_->root());

@@ -164,7 +164,12 @@ INSTANTIATE_TEST_SUITE_P(
                                              "write \"*.\" followed by a domain name"},
         BadFile{"web-allowed-targets-not-array.toml", "2:19: web.allowed_targets: expected an array of strings"},
         BadFile{"web-unknown-key.toml", "2:18: web.allowed_target: unknown key"},
-        BadFile{"web-not-a-table.toml", "1:7: web: expected a table"}),
+        BadFile{"web-not-a-table.toml", "1:7: web: expected a table"},
+        BadFile{"limits-negative-max-concurrent-probes.toml",
+                "2:25: limits.max_concurrent_probes: must be from 1 to 1000000, or 0 to size it for the machine"},
+        BadFile{"limits-max-concurrent-probes-not-integer.toml",
+                "2:25: limits.max_concurrent_probes: expected an integer"},
+        BadFile{"limits-unknown-key.toml", "2:24: limits.max_concurrent_probe: unknown key"}),
     [](const testing::TestParamInfo<BadFile>& info) {
       std::string name = info.param.file.substr(0, info.param.file.find('.'));
       for (char& c : name)
@@ -179,6 +184,7 @@ TEST(LoadFile, GoodFileWithEveryKey) {
   ASSERT_EQ(config.modules.size(), 4u);
   for (const char* name : {"mx", "submission-v6_only", "opportunistic", "defaults"})
     ASSERT_TRUE(config.modules.contains(name)) << name;
+  EXPECT_EQ(config.limits.max_concurrent_probes, 5000);
 
   const Module& mx = config.modules.at("mx");
   EXPECT_EQ(mx.port, 2525);
@@ -346,6 +352,7 @@ TEST_P(ToTomlRoundTrip, ParsesBackToTheSameModules) {
     ASSERT_TRUE(parsed.modules.contains(name)) << name;
     EXPECT_EQ(fields(parsed.modules.at(name)), fields(module)) << name;
   }
+  EXPECT_EQ(parsed.limits.max_concurrent_probes, original.limits.max_concurrent_probes);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ToTomlRoundTrip, testing::Values("default", "good", "files"));

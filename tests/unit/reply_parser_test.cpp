@@ -93,6 +93,19 @@ INSTANTIATE_TEST_SUITE_P(
                     Bad{"\x89PNG\r\n\x1a\n"s, "not an SMTP reply: \"\\x89PNG\""},
                     Bad{"\0\0\0\n"s, "not an SMTP reply: \"\\x00\\x00\\x00\""}));
 
+// A peer speaking another protocol may never end its line (a TLS alert
+// record, then silence): what cannot become a reply line fails at once.
+TEST(ParseReply, RejectsAnIncompleteLineThatCannotBecomeAReply) {
+  for (const std::string& data : {"\x15\x03\x03\x00\x02\x02\x28"s, "SSH-2.0-"s, "1"s, "6"s, "2x"s, "25x"s, "220x"s,
+                                 "250\rx"s, "220-a\r\nHTTP"s}) {
+    auto p = parse_reply(data);
+    EXPECT_EQ(p.status, Status::error) << printable(data);
+    EXPECT_THAT(p.error, testing::StartsWith("not an SMTP reply: ")) << printable(data);
+    EXPECT_EQ(p.consumed, 0u);
+  }
+  EXPECT_EQ(parse_reply("\x15\x03\x03\x00\x02\x02\x28"s).error, "not an SMTP reply: \"\\x15\\x03\\x03\\x00\\x02\\x02(\"");
+}
+
 TEST(ParseReply, AllowsTabAndUtf8InText) {
   auto p = parse_reply("220 h\xc3\xa9llo\tworld\r\n");
   ASSERT_EQ(p.status, Status::complete) << p.error;

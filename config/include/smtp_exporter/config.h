@@ -40,6 +40,8 @@ struct TlsConfig {
   std::optional<TlsVersion> min_version;
   std::optional<TlsVersion> max_version;
   std::string ciphers;  // OpenSSL cipher list for TLS 1.2 and below; empty: OpenSSL's default
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 // Name resolution (c-ares): [dns] for every module, dns_* keys per module.
@@ -150,11 +152,23 @@ bool target_allowed(const WebSettings& web, std::string_view host);
 // [web] as TOML ("" when there is nothing to show).
 std::string to_toml(const WebSettings& web);
 
+// [limits]: what keeps an overloaded exporter answering.
+struct Limits {
+  // /probe requests running at once; above it /probe answers 503 at once
+  // instead of queueing. 0: sized for the machine from the open-files limit
+  // (exporter/limits.cpp).
+  int max_concurrent_probes = 0;
+};
+
+// [limits] as TOML ("" when everything is at its default).
+std::string to_toml(const Limits& limits);
+
 struct Config {
   DnsConfig dns;
   std::map<std::string, Module> modules;
   std::vector<ScheduledTarget> targets;
   WebSettings web;  // [web]
+  Limits limits;    // [limits]
   // Where the config came from: a file path, or "<built-in defaults>".
   std::string source;
 };
