@@ -15,6 +15,11 @@ build_pkgs+=(dpkg-dev file)
 # strace: the packaging.sandbox test checks the exporter's system calls against the unit's filter.
 # libbenchmark-dev: bench/micro_bench (Google Benchmark), built by scripts/test.sh.
 test_pkgs+=(strace libbenchmark-dev)
+# clang, libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh, docs/fuzzing.md); libFuzzer and
+# the sanitizer runtimes are in libclang-rt-14-dev, which is only a recommendation of clang.
+test_pkgs+=(clang libclang-rt-14-dev)
+# prometheus-blackbox-exporter: the side-by-side benchmark (bench/compare.sh, docs/performance.md).
+test_pkgs+=(prometheus-blackbox-exporter)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -2,7 +2,8 @@
 # From a fresh Debian bookworm root shell: install everything the tests need
 # (compilers, libraries, Postfix, dnsmasq, Prometheus), build with warnings as
 # errors, and run every test (unit, integration, end-to-end); then build again
-# with AddressSanitizer + UndefinedBehaviorSanitizer and run every test again.
+# with AddressSanitizer + UndefinedBehaviorSanitizer and run every test again; then fuzz each
+# parser for 30 s with libFuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -24,3 +25,7 @@ echo "== build (ASan + UBSan) and test"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMTP_EXPORTER_SANITIZE=ON -DSMTP_EXPORTER_TESTS=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure
+
+# clang + libFuzzer (with ASan + UBSan): every parser target for 30 s (docs/fuzzing.md).
+echo "== fuzzing (libFuzzer), 30 s per target"
+scripts/fuzz.sh 30

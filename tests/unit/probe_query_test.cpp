@@ -170,6 +170,17 @@ TEST(ProbeTimeout, ScrapeTimeoutMinusOffsetBoundsTheModuleTimeout) {
   EXPECT_EQ(error, "");
 }
 
+// Found by the probe_query fuzzer (tests/fuzz/corpus/probe_query/scrape_timeout_huge):
+// a scrape timeout too large for a long long of milliseconds gave a 1 ms deadline.
+TEST(ProbeTimeout, HugeScrapeTimeoutKeepsTheModuleTimeout) {
+  std::string error;
+  for (const char* value : {"1e300", "9.3e15", "1e19", "1.7976931348623157e308"}) {
+    const std::string header = value;
+    EXPECT_EQ(timeout(10s, &header, error), 10s) << value;
+  }
+  EXPECT_EQ(error, "");
+}
+
 TEST(ProbeTimeout, InvalidHeaderIsAnError) {
   for (const char* value : {"abc", "-1", "0", "", "inf", "nan", "10s", "1e999", "-0"}) {
     std::string error;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each of them in turn
+# (docs/fuzzing.md).
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     (default: 30 build-fuzz)
+# New inputs go to BUILD_DIR/fuzz-out/TARGET/corpus (kept between runs, never
+# into the committed tests/fuzz/corpus), crash files to
+# BUILD_DIR/fuzz-out/TARGET/artifacts. Exits non-zero when a target crashes,
+# leaks, runs out of memory or times out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-30}
+dir=${2:-build-fuzz}
+if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]" >&2
+  exit 2
+fi
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
+  exit 2
+fi
+
+echo "== building the fuzz targets in $dir (clang)"
+CC=clang CXX=clang++ cmake -S tests/fuzz -B "$dir" -G Ninja >/dev/null
+cmake --build "$dir"
+
+# target, -max_len, extra seed directories (read only: libFuzzer writes new
+# inputs into the first directory only, the scratch one).
+targets=(
+  "reply_parser 4096"
+  "ehlo_parser 4096"
+  "probe_query 1024"
+  "config_loader 8192 tests/config"
+)
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+stat() {  # stat NAME LOG: a value of libFuzzer's -print_final_stats output
+  sed -n "s/^stat::$1: *//p" "$2" | tail -n 1
+}
+
+failed=()
+for entry in "${targets[@]}"; do
+  read -r target max_len extra <<<"$entry"
+  out="$dir/fuzz-out/$target"
+  rm -rf "$out/artifacts"
+  mkdir -p "$out/corpus" "$out/artifacts"
+  log="$out/fuzz.log"
+  echo "== $target: ${seconds}s (log: $log)"
+  rc=0
+  # shellcheck disable=SC2086  # $extra: zero or more directories
+  "$dir/$target" \
+    -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len="$max_len" \
+    -print_final_stats=1 -dict="tests/fuzz/$target.dict" \
+    -artifact_prefix="$out/artifacts/" \
+    "$out/corpus" "tests/fuzz/corpus/$target" $extra >"$log" 2>&1 || rc=$?
+  execs=$(stat number_of_executed_units "$log")
+  rate=$(stat average_exec_per_sec "$log")
+  added=$(stat new_units_added "$log")
+  rss=$(stat peak_rss_mb "$log")
+  printf '%-14s %12s execs %8s exec/s %6s new inputs %6s MB peak RSS\n' \
+    "$target" "${execs:-?}" "${rate:-?}" "${added:-?}" "${rss:-?}"
+  if [[ $rc -ne 0 ]]; then
+    failed+=("$target")
+    echo "!! $target failed (exit $rc):"
+    grep -E '^==[0-9]+==ERROR|^SUMMARY|fuzz invariant failed|threw|runtime error|ERROR: libFuzzer' "$log" | head -n 10 || true
+    grep -E 'Test unit written to|artifact_prefix' "$log" | tail -n 1 || true
+    for file in "$out"/artifacts/*; do
+      [[ -e $file ]] && echo "   crash file: $file (reproduce: $dir/$target $file)"
+    done
+  fi
+done
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all fuzz targets ran ${seconds}s without a finding"
