@@ -69,7 +69,8 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 // A mailbox for MAIL FROM / RCPT TO: printable ASCII, no spaces or angle
-// brackets, local@domain (MAIL FROM may be empty: the null reverse path).
+// brackets, local@domain. (`from` is required too: a test message with the
+// null reverse path would have its bounces lost, and some servers refuse it.)
 bool valid_mailbox(std::string_view address) {
   for (char c : address) {
     unsigned char u = static_cast<unsigned char>(c);
@@ -83,7 +84,15 @@ bool valid_mailbox(std::string_view address) {
 std::string read_secret_file(TableReader& reader, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) reader.fail("password_file", "cannot read \"" + path + "\": " + std::strerror(errno));
-  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Bounded: a path such as /dev/zero or a log file given by mistake must
+  // not read forever (the secret is never shown, so the size is the hint).
+  constexpr std::size_t kMaxSecret = 4096;
+  std::string secret(kMaxSecret + 1, '\0');
+  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  secret.resize(static_cast<std::size_t>(in.gcount()));
+  if (secret.size() > kMaxSecret)
+    reader.fail("password_file", "\"" + path + "\" is longer than " + std::to_string(kMaxSecret) +
+                                     " bytes: not a password file");
   if (secret.ends_with("\n")) secret.pop_back();
   if (secret.ends_with("\r")) secret.pop_back();
   return secret;

@@ -110,6 +110,8 @@ INSTANTIATE_TEST_SUITE_P(
                                                 "SMTP_EXPORTER_TEST_UNSET_VARIABLE is not set"},
         BadFile{"auth-password-file-missing.toml", "3:17: modules.smtp.auth.password_file: cannot read "
                                                    "\"/nonexistent/password\": No such file or directory"},
+        BadFile{"auth-password-file-too-long.toml", "3:17: modules.smtp.auth.password_file: \"/dev/zero\" is "
+                                                    "longer than 4096 bytes: not a password file"},
         BadFile{"auth-unknown-mechanism.toml", "4:14: modules.smtp.auth.mechanisms: unsupported mechanism "
                                                "\"XOAUTH2\" (expected PLAIN, LOGIN or CRAM-MD5)"},
         BadFile{"auth-duplicate-mechanism.toml",
