@@ -78,6 +78,7 @@ class CurrentSecurity {
 };
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr int kListenBacklog = 65535;
 
 // Coroutine parameters are references, and co_await'ed calls take only named
 // variables: GCC 12 destroys temporaries in a co_await expression twice
@@ -213,7 +214,10 @@ struct HttpServer::Impl {
     acceptor->set_option(asio::socket_base::reuse_address(true));
     if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(!dual_stack));
     acceptor->bind(endpoint);
-    acceptor->listen(asio::socket_base::max_listen_connections);
+    // As deep as the kernel allows (it caps the backlog at net.core.somaxconn):
+    // Asio's max_listen_connections is SOMAXCONN, 4096, and a burst of scrapes
+    // beyond the queue loses SYNs that are only sent again a second later.
+    acceptor->listen(kListenBacklog);
     log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
                             {"port", std::to_string(acceptor->local_endpoint().port())},
                             {"tls", security->get()->tls ? "true" : "false"}});
