@@ -20,6 +20,17 @@ namespace {
 
 using namespace smtp_exporter;
 
+// The event loop. On shutdown the handlers still queued (the coroutine frames of
+// probes and sessions in flight, which refer to the App and the HttpServer) must be
+// destroyed while those objects exist; io_context would only do it in its
+// destructor, which runs after theirs (the App's strand needs the io_context
+// alive). execution_context::shutdown() destroys them and keeps the services.
+class EventLoop : public boost::asio::io_context {
+ public:
+  using io_context::io_context;
+  void abandon_pending_work() { shutdown(); }
+};
+
 // A bad configuration is said once: plainly for --config.check (a person
 // reads it), as a log line otherwise (a service manager collects it).
 void report_config_error(const exporter::Options& options, const std::string& error) {
@@ -60,7 +71,7 @@ int run(const exporter::Options& options) {
 
   // Before the App: the agent's strand must be destroyed while its
   // io_context still exists.
-  boost::asio::io_context io(static_cast<int>(options.threads));
+  EventLoop io(static_cast<int>(options.threads));
   exporter::HttpServer* server_for_reload = nullptr;  // set once the server exists
   std::unique_ptr<exporter::App> app_holder;
   try {
@@ -140,6 +151,7 @@ int run(const exporter::Options& options) {
   for (unsigned i = 1; i < options.threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& w : workers) w.join();
+  io.abandon_pending_work();
   log::info("stopped");
   return 0;
 }
