@@ -257,19 +257,16 @@ class Conversation {
     error_code ec;
     note(LogEntry::Kind::info, "Connecting to " + result.ip + " port " + std::to_string(request_.port));
     co_await io_->socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::connection_reset) {
+    if (ec) {
+      timed(Stage::connect, started);
+      if (ec != asio::error::connection_reset) co_return fail(Stage::connect, classify(ec), describe(ec));
       // ECONNRESET, unlike ECONNREFUSED, means that the handshake completed: the server
       // accepted the connection and reset it before the loop saw the connect finish. That is
       // the same fault as a reset a moment later, while we wait for the greeting; and with
       // quit_after = "connect" the probe's question is answered.
-      timed(Stage::connect, started);
       note(LogEntry::Kind::info, "TCP connection established, then reset by the server");
       if (request_.module.quit_after == config::Step::connect) co_return true;
       co_return fail(Stage::banner, classify(ec), describe(ec));
-    }
-    if (ec) {
-      timed(Stage::connect, started);
-      co_return fail(Stage::connect, classify(ec), describe(ec));
     }
     // The kernel's times, not the loop's: see socket_clock.h.
     connected_at_ = handshake_done(io_->socket.native_handle(), started, Clock::now());
