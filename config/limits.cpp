@@ -1,7 +1,6 @@
 // [limits]: bounds on what the exporter takes on at once.
-#include <sstream>
-
 #include "table_reader.h"
+#include "toml_writer.h"
 #include "web_reader.h"
 
 namespace smtp_exporter::config {
@@ -25,9 +24,7 @@ Limits read_limits(const toml::table& table, const std::string& file) {
 
 std::string to_toml(const Limits& limits) {
   if (limits.max_concurrent_probes == 0) return "";
-  std::ostringstream out;
-  out << toml::table{{"limits", toml::table{{"max_concurrent_probes", limits.max_concurrent_probes}}}} << "\n";
-  return out.str();
+  return toml_text(toml::table{{"limits", toml::table{{"max_concurrent_probes", limits.max_concurrent_probes}}}});
 }
 
 }  // namespace smtp_exporter::config

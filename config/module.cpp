@@ -11,6 +11,7 @@
 
 #include "module_reader.h"
 #include "table_reader.h"
+#include "toml_writer.h"
 
 namespace smtp_exporter::config {
 namespace {
@@ -66,7 +67,6 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
   reader.finish();
   return tls;
 }
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 // A mailbox for MAIL FROM / RCPT TO: printable ASCII, no spaces or angle
 // brackets, local@domain. (`from` is required too: a test message with the
@@ -78,6 +78,14 @@ bool valid_mailbox(std::string_view address) {
   }
   auto at = address.rfind('@');
   return at != std::string_view::npos && at > 0 && at + 1 < address.size();
+}
+
+// [A-Za-z_][A-Za-z0-9_]*: the names a shell and systemd's Environment= use.
+bool valid_environment_name(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 // The password file's content minus one trailing newline.
@@ -103,7 +111,6 @@ AuthConfig read_auth(const toml::table& table, const std::string& path, const st
   AuthConfig auth;
   auto username = reader.string("username");
   if (!username || username->empty()) reader.fail(username ? "username" : "", "username is required");
-  if (has_line_break(*username)) reader.fail("username", "must not contain line breaks");
   auth.username = *username;
   auto env = reader.string("password_env");
   bool has_file = table.contains("password_file");
@@ -114,6 +121,12 @@ AuthConfig read_auth(const toml::table& table, const std::string& path, const st
     auth.password = read_secret_file(reader, auth.password_file);
   } else {
     if (env->empty()) reader.fail("password_env", "must not be empty");
+    // Not echoed: an operator who pasted the password here must not find it
+    // in a log line.
+    if (!valid_environment_name(*env))
+      reader.fail("password_env",
+                  "must be the name of an environment variable (letters, digits and '_', not starting with a "
+                  "digit); the value is not shown");
     const char* value = std::getenv(env->c_str());
     if (!value) reader.fail("password_env", "environment variable " + *env + " is not set");
     auth.password_env = *env;
@@ -152,25 +165,22 @@ SendConfig read_send(const toml::table& table, const std::string& path, const st
   for (const auto& address : *to)
     if (!valid_mailbox(address)) reader.fail("to", "\"" + address + "\" is not a mail address (local@domain)");
   send.to = *to;
-  if (auto prefix = reader.string("subject_prefix")) {
-    if (has_line_break(*prefix)) reader.fail("subject_prefix", "must not contain line breaks");
-    send.subject_prefix = *prefix;
-  }
-  if (auto body = reader.string("body")) send.body = *body;
+  if (auto prefix = reader.string("subject_prefix")) send.subject_prefix = *prefix;
+  if (auto body = reader.text("body")) send.body = *body;
   if (const toml::table* headers = reader.table("headers")) {
     TableReader h(*headers, reader.qualified("headers"), file);
     for (const auto& [key, node] : *headers) {
       std::string name(key.str());
+      // RFC 5322 §3.6.8: printable US-ASCII except ':' (no space).
+      bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return c > 32 && c < 127 && c != ':';
+      });
+      if (!valid_name) h.fail(name, "not a valid header field name (printable ASCII, no space or ':')");
       auto value = h.string(name);
-      bool valid_name = !name.empty();
-      for (char c : name)
-        if (c <= 32 || c >= 127 || c == ':') valid_name = false;
-      if (!valid_name) h.fail(name, "not a valid header field name");
       std::string lower = name;
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (std::find(std::begin(kOwnHeaders), std::end(kOwnHeaders), lower) != std::end(kOwnHeaders))
         h.fail(name, "the probe writes this header itself");
-      if (has_line_break(*value)) h.fail(name, "must not contain line breaks");
       send.headers.emplace_back(name, *value);
     }
   }
@@ -323,9 +333,7 @@ std::string to_toml(const Config& config) {
                                     {"interval", format_duration(t.interval)},
                                     {"labels", std::move(labels)}});
     }
-    std::ostringstream text;
-    text << toml::table{{"targets", std::move(targets)}} << "\n";
-    out.append("\n").append(text.str());
+    out.append("\n").append(toml_text(toml::table{{"targets", std::move(targets)}}));
   }
   if (std::string web = to_toml(config.web); !web.empty()) out.append("\n").append(web);
   if (std::string limits = to_toml(config.limits); !limits.empty()) out.append("\n").append(limits);
@@ -378,22 +386,30 @@ std::string to_toml(const std::string& name, const Module& m) {
     auth.insert("mechanisms", std::move(mechanisms));
     module.insert("auth", std::move(auth));
   }
+  steps_to_toml(m, module);
+  std::string out = toml_text(toml::table{{"modules", toml::table{{name, std::move(module)}}}});
   if (m.send) {
+    // Written apart from the module, with escaped strings (the body may hold
+    // line breaks) and quoted keys where needed (a header name may hold the
+    // characters ' " or .). A table's section may follow its siblings' in TOML.
     toml::array to;
     for (const auto& address : m.send->to) to.push_back(address);
-    toml::table headers;
-    for (const auto& [name, value] : m.send->headers) headers.insert(name, value);
-    module.insert("send", toml::table{{"from", m.send->from},
-                                      {"to", std::move(to)},
-                                      {"subject_prefix", m.send->subject_prefix},
-                                      {"body", m.send->body},
-                                      {"headers", std::move(headers)}});
+    out.append("[modules.").append(name).append(".send]\n");
+    out.append(toml_text(toml::table{{"from", m.send->from},
+                                     {"to", std::move(to)},
+                                     {"subject_prefix", m.send->subject_prefix},
+                                     {"body", m.send->body}},
+                         true));
+    if (!m.send->headers.empty()) {
+      out.append("[modules.").append(name).append(".send.headers]\n");
+      for (const auto& [header, value] : m.send->headers) {
+        std::string line = toml_text(toml::table{{"v", value}}, true);  // v = "VALUE"
+        out.append(toml_key(header)).append(line.substr(1, line.find('\n')));
+      }
+      out.append("\n");
+    }
   }
-  steps_to_toml(m, module);
-  toml::table root{{"modules", toml::table{{name, std::move(module)}}}};
-  std::ostringstream out;
-  out << root << "\n";
-  return out.str();
+  return out;
 }
 
 }  // namespace smtp_exporter::config

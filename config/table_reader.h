@@ -18,7 +18,20 @@ class TableReader {
 
   // The value under `key` if present; a ConfigError when it has another type.
   std::optional<std::int64_t> integer(std::string_view key) { return typed<std::int64_t>(key, "an integer"); }
-  std::optional<std::string> string(std::string_view key) { return typed<std::string>(key, "a string"); }
+  // One line of text: control characters are refused here, for every key,
+  // so that no name, target or label can break a log line, a command or the
+  // rendering of the configuration (to_toml).
+  std::optional<std::string> string(std::string_view key) {
+    auto value = typed<std::string>(key, "a string");
+    if (value) refuse_control_characters(key, *value, false);
+    return value;
+  }
+  // Several lines of text (a message body): line breaks and tabs are allowed.
+  std::optional<std::string> text(std::string_view key) {
+    auto value = typed<std::string>(key, "a string");
+    if (value) refuse_control_characters(key, *value, true);
+    return value;
+  }
   std::optional<bool> boolean(std::string_view key) { return typed<bool>(key, "a boolean"); }
   std::optional<std::vector<std::string>> strings(std::string_view key) {
     const toml::node* node = mark(key);
@@ -29,6 +42,7 @@ class TableReader {
     for (const auto& element : *array) {
       auto value = element.value_exact<std::string>();
       if (!value) fail(key, "expected an array of strings");
+      refuse_control_characters(key, *value, false);
       out.push_back(*value);
     }
     return out;
@@ -72,6 +86,14 @@ class TableReader {
   const toml::node* mark(std::string_view key) {
     seen_.insert(std::string(key));
     return table_.get(key);
+  }
+  void refuse_control_characters(std::string_view key, std::string_view value, bool multi_line) const {
+    for (char c : value) {
+      auto u = static_cast<unsigned char>(c);
+      if (multi_line && (c == '\n' || c == '\r' || c == '\t')) continue;
+      if (c == '\n' || c == '\r') fail(key, "must not contain line breaks");
+      if (u < 0x20 || u == 0x7f) fail(key, "must not contain control characters");
+    }
   }
   template <typename T>
   std::optional<T> typed(std::string_view key, std::string_view what) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "table_reader.h"
+#include "toml_writer.h"
 #include "web_reader.h"
 
 namespace smtp_exporter::config {
@@ -143,9 +144,7 @@ std::string to_toml(const WebSettings& web) {
   if (web.allowed_targets.empty()) return "";
   toml::array list;
   for (const auto& t : web.allowed_targets) list.push_back(t.text);
-  std::ostringstream out;
-  out << toml::table{{"web", toml::table{{"allowed_targets", std::move(list)}}}} << "\n";
-  return out.str();
+  return toml_text(toml::table{{"web", toml::table{{"allowed_targets", std::move(list)}}}});
 }
 
 WebSettings read_web(const toml::table& table, const std::string& file) {

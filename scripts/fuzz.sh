@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each of them in turn
 # (docs/fuzzing.md).
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     (default: 30 build-fuzz)
-# New inputs go to BUILD_DIR/fuzz-out/TARGET/corpus (kept between runs, never
-# into the committed tests/fuzz/corpus), crash files to
-# BUILD_DIR/fuzz-out/TARGET/artifacts. Exits non-zero when a target crashes,
-# leaks, runs out of memory or times out.
+#   scripts/fuzz.sh --replay [BUILD_DIR]                 deterministic: every committed seed and
+#                                                       past crash input once (scripts/test.sh, CI)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     open-ended exploration (default: 30 build-fuzz)
+# Exploration writes new inputs to BUILD_DIR/fuzz-out/TARGET/corpus (kept between
+# runs, never into the committed tests/fuzz/corpus), crash files to
+# BUILD_DIR/fuzz-out/TARGET/artifacts: fix what it finds and commit the input to
+# tests/fuzz/corpus/TARGET. Exits non-zero when a target crashes, leaks, fails an
+# invariant, runs out of memory or times out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${1:-30}
-dir=${2:-build-fuzz}
-if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]" >&2
+replay=false
+if [[ "${1:-}" == "--replay" ]]; then
+  replay=true
+  shift
+  seconds=0
+  dir=${1:-build-fuzz}
+else
+  seconds=${1:-30}
+  dir=${2:-build-fuzz}
+fi
+if ! $replay && ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: scripts/fuzz.sh --replay [BUILD_DIR] | scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]" >&2
   exit 2
 fi
 if ! command -v clang++ >/dev/null; then
@@ -43,6 +54,24 @@ stat() {  # stat NAME LOG: a value of libFuzzer's -print_final_stats output
 failed=()
 for entry in "${targets[@]}"; do
   read -r target max_len extra <<<"$entry"
+  if $replay; then
+    # Each committed input once, as files (not corpus directories): nothing is
+    # mutated and nothing is written, so the result depends only on the tree.
+    log="$dir/fuzz-out/$target/replay.log"
+    mkdir -p "$(dirname "$log")"
+    # shellcheck disable=SC2086  # $extra: zero or more directories
+    mapfile -t inputs < <(find "tests/fuzz/corpus/$target" $extra -type f | sort)
+    rc=0
+    "$dir/$target" -runs=0 -timeout=5 -rss_limit_mb=2048 "${inputs[@]}" >"$log" 2>&1 || rc=$?
+    ran=$(grep -c '^Running: ' "$log" || true)
+    printf '%-14s %6s inputs replayed\n' "$target" "$ran"
+    if [[ $rc -ne 0 || $ran -ne ${#inputs[@]} ]]; then
+      failed+=("$target")
+      echo "!! $target failed on a committed input (exit $rc, $ran of ${#inputs[@]} ran):"
+      grep -E '^Running: |^==[0-9]+==ERROR|^SUMMARY|fuzz invariant failed|threw|runtime error' "$log" | tail -n 10 || true
+    fi
+    continue
+  fi
   out="$dir/fuzz-out/$target"
   rm -rf "$out/artifacts"
   mkdir -p "$out/corpus" "$out/artifacts"
@@ -76,4 +105,8 @@ if [[ ${#failed[@]} -gt 0 ]]; then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all fuzz targets ran ${seconds}s without a finding"
+if $replay; then
+  echo "every committed fuzz input replayed without a finding"
+else
+  echo "all fuzz targets ran ${seconds}s without a finding"
+fi

@@ -11,6 +11,7 @@
 
 #include "bad_file.h"
 #include "smtp_exporter/config.h"
+#include "toml_writer.h"
 
 namespace smtp_exporter::config {
 namespace {
@@ -93,6 +94,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"unknown-dns-key.toml", "2:11: dns.retries: unknown key"},
         BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"},
         BadFile{"duplicate-target-name.toml", "9:8: targets[1].name: duplicate target name \"a\""},
+        // The fuzz finding tests/fuzz/corpus/config_loader/crash-newline-in-target.toml.
+        BadFile{"target-with-line-break.toml", "5:10: targets[0].target: must not contain line breaks"},
+        BadFile{"target-name-with-control-character.toml", "4:8: targets[0].name: must not contain control characters"},
+        BadFile{"send-header-name-with-space.toml",
+                "8:13: modules.smtp.send.headers.X Probe: not a valid header field name (printable ASCII, no space or ':')"},
+        // The value is not echoed: it may be a password pasted in the wrong place.
+        BadFile{"auth-password-env-not-a-variable-name.toml",
+                "3:16: modules.smtp.auth.password_env: must be the name of an environment variable (letters, digits "
+                "and '_', not starting with a digit); the value is not shown"},
         BadFile{"target-unknown-module.toml", "6:10: targets[0].module: unknown module \"nope\""},
         BadFile{"target-interval-too-short.toml",
                 "7:12: targets[0].interval: invalid interval \"500ms\" (a duration of at least 1s, e.g. \"30s\")"},
@@ -420,6 +430,52 @@ TEST(LoadFile, AuthPasswordFileLosesOneTrailingNewline) {
   EXPECT_EQ(config.modules.at("a").auth->mechanisms, (std::vector<std::string>{"CRAM-MD5", "LOGIN", "PLAIN"}));
   EXPECT_FALSE(config.modules.at("a").auth->allow_plaintext_auth);
   EXPECT_EQ(to_toml(config).find("pw with"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smtp_exporter::config
+
+namespace smtp_exporter::config {
+namespace {
+
+// The fuzz finding tests/fuzz/corpus/config_loader/crash-quoted-header-key.toml: header names
+// that are valid RFC 5322 field names but not TOML bare keys, and a body that starts with a line
+// break, render to TOML that loads again to the same values and renders the same.
+TEST(ToToml, QuotesKeysAndEscapesLineBreaksSoThatTheRenderingLoadsAgain) {
+  Config config = load_string(R"(
+[modules.submit.auth]
+username = "u"
+password_file = "/dev/null"
+[modules.submit.send]
+from = "a@example.org"
+to = ["b@example.org"]
+subject_prefix = "it's"
+body = "\nstarts with a line break\tand a tab\r\n"
+headers."X-Q'''a" = "v"
+headers.'X"Q.b' = "it's"
+headers.X-Plain = "p"
+)",
+                              "inline.toml");
+  const Module& m = config.modules.at("submit");
+  const std::string first = to_toml(config);
+  Config again;
+  ASSERT_NO_THROW(again = load_string(first, config.source)) << first;
+  EXPECT_EQ(again.modules.at("submit").send->headers, m.send->headers) << first;
+  EXPECT_EQ(again.modules.at("submit").send->body, "\nstarts with a line break\tand a tab\r\n") << first;
+  EXPECT_EQ(again.modules.at("submit").send->subject_prefix, "it's") << first;
+  EXPECT_EQ(to_toml(again), first);
+  EXPECT_NE(first.find(R"("X-Q'''a" = "v")"), std::string::npos) << first;
+  EXPECT_NE(first.find(R"("X\"Q.b" = "it's")"), std::string::npos) << first;
+  EXPECT_NE(first.find("\nX-Plain = \"p\""), std::string::npos) << first;
+}
+
+TEST(ToTomlKey, BareOnlyForBareKeyCharacters) {
+  EXPECT_EQ(toml_key("X-Probe_1"), "X-Probe_1");
+  EXPECT_EQ(toml_key("a.b"), "\"a.b\"");
+  EXPECT_EQ(toml_key("it's"), "\"it's\"");
+  EXPECT_EQ(toml_key("q\"b\\s"), "\"q\\\"b\\\\s\"");
+  EXPECT_EQ(toml_key("\x01"), "\"\\u0001\"");
+  EXPECT_EQ(toml_key(""), "\"\"");
 }
 
 }  // namespace
