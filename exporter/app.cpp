@@ -200,12 +200,15 @@ HttpResponse App::State::logs(const HttpRequest& request) const {
   auto params = parse_query(request.query, error);
   if (!params) return text(400, error);
   auto it = params->find("id");
+  if (it == params->end()) return text(400, "id parameter is missing");
+  // Anything but a number of the history (a word, a sign, a number past
+  // 2^64 - 1, which from_chars reports as out of range) names no probe.
+  const std::string& value = it->second;
   std::uint64_t id = 0;
-  const char* end = it == params->end() ? nullptr : it->second.data() + it->second.size();
-  if (it == params->end() || std::from_chars(it->second.data(), end, id).ptr != end || it->second.empty())
-    return text(400, "id parameter is missing or not a number");
-  auto debug = history.debug_text(id);
-  if (!debug) return text(404, "probe " + std::to_string(id) + " is no longer in the history");
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
+  std::optional<std::string> debug;
+  if (!value.empty() && ec == std::errc() && end == value.data() + value.size()) debug = history.debug_text(id);
+  if (!debug) return text(404, "no probe with id \"" + json_escape(value) + "\" in the history");
   return text(200, *debug);
 }
 

@@ -50,6 +50,20 @@ bool is_hostname(std::string_view name) {
   return label > 0 && previous != '-';
 }
 
+// Whether a resolver could read `name` as a number: its last label (as the
+// WHATWG URL standard's "ends in a number" checker reads it) is all decimal
+// digits, or "0x" with hex digits. inet_aton() and c-ares take "127.1",
+// "0177.0.0.1" (octal), "2130706433" and "0x7f000001" as addresses of their
+// own reading; only the canonical dotted quad (is_ipv4) is accepted as one.
+bool ends_in_number(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+  if (last.empty()) return false;
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
+  return (last.starts_with("0x") || last.starts_with("0X")) &&
+         std::all_of(last.begin() + 2, last.end(), [](char c) { return hex_value(c) >= 0; });
+}
+
 std::optional<std::uint16_t> parse_port(std::string_view text) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -153,6 +167,10 @@ std::optional<Target> parse_target(std::string_view text, std::string& error) {
       port_text = text.substr(colon + 1);
       has_port = true;
     }
+    if (!is_ipv4(target.host) && ends_in_number(target.host))
+      return reject("\"" + target.host +
+                    "\" is not an IPv4 address in canonical form (four decimal numbers from 0 to 255 without "
+                    "leading zeros, e.g. 192.0.2.25)");
     if (!is_ipv4(target.host) && !is_hostname(target.host))
       return reject("\"" + target.host + "\" is not a valid host name or IPv4 address");
   }

@@ -49,10 +49,16 @@ EhloInfo parse_ehlo(const Reply& reply) {
       continue;
     }
     if (keyword == "AUTH") add_mechanisms(info, params);  // "AUTH=LOGIN" is the pre-RFC 4954 form
-    if (keyword == "SIZE" && !info.size_limit) {  // the first SIZE line wins, as in `extensions`
+    if (keyword == "SIZE" && !info.size_limit && !info.size_unparsable) {  // the first SIZE line wins
       std::uint64_t limit = 0;
       auto [end, ec] = std::from_chars(params.data(), params.data() + params.size(), limit);
-      info.size_limit = (ec == std::errc() && end == params.data() + params.size()) ? limit : 0;
+      if (params.empty()) {
+        info.size_limit = 0;
+      } else if (ec == std::errc() && end == params.data() + params.size()) {
+        info.size_limit = limit;
+      } else {  // "10M", "-5", or more than 2^64 - 1 (out of range)
+        info.size_unparsable = std::string(params);
+      }
     }
     bool seen = std::any_of(info.extensions.begin(), info.extensions.end(),
                             [&](const EhloExtension& e) { return e.keyword == keyword; });

@@ -333,6 +333,9 @@ class Conversation {
       EhloInfo info = parse_ehlo(*reply);
       for (const auto& line : info.ignored_lines)
         note(LogEntry::Kind::info, "Ignoring malformed EHLO line \"" + printable(line) + "\"");
+      if (info.size_unparsable)
+        note(LogEntry::Kind::info, "SIZE parameter \"" + printable(*info.size_unparsable) +
+                                       "\" is not a number this probe can read: no size limit reported");
       result.extensions = std::move(info.extensions);
       result.size_limit = info.size_limit;
       result.auth_mechanisms = std::move(info.auth_mechanisms);

@@ -59,14 +59,17 @@ void check(const Reply& reply, const EhloInfo& info) {
     if (e.keyword == "AUTH") auth = &e;
   }
 
-  // SIZE: set exactly when advertised; the first SIZE line's number, or 0
-  // (no fixed limit) when its parameter is not a plain number.
-  FUZZ_CHECK(info.size_limit.has_value() == (size != nullptr));
+  // SIZE: when advertised, either a limit (the first SIZE line's number, or 0
+  // without a parameter) or unparsable (its parameter kept), never both.
+  FUZZ_CHECK((info.size_limit.has_value() || info.size_unparsable.has_value()) == (size != nullptr));
+  FUZZ_CHECK(!(info.size_limit && info.size_unparsable));
   if (size) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(size->params.data(), size->params.data() + size->params.size(), n);
     bool number = ec == std::errc() && end == size->params.data() + size->params.size();
-    FUZZ_CHECK(*info.size_limit == (number ? n : 0));
+    if (size->params.empty()) FUZZ_CHECK(info.size_limit == 0u);
+    else if (number) FUZZ_CHECK(info.size_limit == n);
+    else FUZZ_CHECK(info.size_unparsable == size->params);
   }
 
   // AUTH mechanisms: only with an AUTH line, unique, valid upper-case keywords.
@@ -88,6 +91,7 @@ void check_round_trip(const Reply& reply, const EhloInfo& info) {
     FUZZ_CHECK(second.extensions[i].params == info.extensions[i].params);
   }
   FUZZ_CHECK(second.size_limit == info.size_limit);
+  FUZZ_CHECK(second.size_unparsable == info.size_unparsable);
   // Mechanisms come from every AUTH line (and "AUTH="), the extension keeps
   // the first line only: the mechanisms of that line come first, in order.
   FUZZ_CHECK(second.auth_mechanisms.size() <= info.auth_mechanisms.size());

@@ -8,6 +8,8 @@
 // Round trips: percent_decode(percent_encode(x)) == x, a query built back
 // from the parsed map parses to the same map, a target written back as
 // HOST:PORT / [IPv6]:PORT parses to the same target.
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -93,6 +95,13 @@ void check_target(std::string_view text) {
   for (unsigned char c : target->host) FUZZ_CHECK(is_host_byte(c));
   FUZZ_CHECK(target->host.find_first_of("[]/@?#") == std::string::npos);
   FUZZ_CHECK(!target->port || *target->port >= 1);
+  // A host that inet_aton() would read as an address is exactly a canonical
+  // dotted quad (or IPv6): no other numeric form reaches a resolver.
+  in_addr any{};
+  if (inet_aton(target->host.c_str(), &any) != 0) {
+    char canonical[INET_ADDRSTRLEN];
+    FUZZ_CHECK(inet_ntop(AF_INET, &any, canonical, sizeof canonical) && target->host == canonical);
+  }
   // Written back in canonical form, it reads the same.
   bool v6 = target->host.find(':') != std::string::npos;
   std::string text2 = v6 && target->port ? "[" + target->host + "]" : target->host;

@@ -182,7 +182,15 @@ TEST(Http, RecentProbesAreListedWithTheirLogs) {
   EXPECT_EQ(logs.status, 200);
   EXPECT_THAT(logs.body, HasSubstr("> QUIT"));
   EXPECT_EQ(e.request("/logs?id=42").status, 404);
-  EXPECT_EQ(e.request("/logs?id=x").status, 400);
+  EXPECT_EQ(e.request("/logs?id=x").status, 404);
+  EXPECT_EQ(e.request("/logs").status, 400);
+  // 2^64 and beyond: out of range for from_chars, never wrapped to probe 0.
+  for (const char* id : {"18446744073709551616", "18446744073709551617", "99999999999999999999999", "-0", "+0", "0x0",
+                         "0+", "%30%00"}) {
+    auto missing = e.request(std::string("/logs?id=") + id);
+    EXPECT_EQ(missing.status, 404) << id;
+    EXPECT_EQ(std::count(missing.body.begin(), missing.body.end(), '\n'), 1) << id;
+  }
 }
 
 TEST(Http, HistoryKeepsTheLastHundredProbes) {

@@ -79,14 +79,29 @@ TEST(ParseEhlo, DuplicateKeywordsKeepTheFirst) {
   EXPECT_EQ(info.size_limit, 100u);  // consistent with the SIZE extension kept
 }
 
-TEST(ParseEhlo, SizeWithoutUsableValueMeansNoFixedLimit) {
-  for (const char* line : {"SIZE", "SIZE 0", "SIZE abc", "SIZE 10M", "SIZE -5", "SIZE 99999999999999999999999"}) {
+TEST(ParseEhlo, SizeWithoutValueOrZeroMeansNoFixedLimit) {
+  for (const char* line : {"SIZE", "SIZE 0", "SIZE  "}) {
     auto info = parse_ehlo(reply({"mx", line}));
     EXPECT_EQ(info.size_limit, 0u) << line;
+    EXPECT_FALSE(info.size_unparsable) << line;
   }
   auto info = parse_ehlo(reply({"mx", "SIZE 52428800 "}));
   EXPECT_EQ(info.size_limit, 52428800u);
   EXPECT_EQ(extensions(info), (Pairs{{"SIZE", "52428800"}}));
+}
+
+// A value that is not a number, or too large for 64 bits, is unparsable: not 0 ("no limit").
+TEST(ParseEhlo, SizeWithUnparsableValueIsNotReportedAsNoLimit) {
+  for (const char* value : {"abc", "10M", "-5", "99999999999999999999999", "18446744073709551616"}) {
+    auto info = parse_ehlo(reply({"mx", std::string("SIZE ") + value}));
+    EXPECT_FALSE(info.size_limit.has_value()) << value;
+    EXPECT_EQ(info.size_unparsable, value);
+  }
+  auto info = parse_ehlo(reply({"mx", "SIZE 18446744073709551615"}));
+  EXPECT_EQ(info.size_limit, 18446744073709551615u);
+  // The first SIZE line wins, even when it is unparsable.
+  info = parse_ehlo(reply({"mx", "SIZE 1e9", "SIZE 100"}));
+  EXPECT_FALSE(info.size_limit.has_value());
 }
 
 TEST(ParseEhlo, InvalidKeywordLinesAreIgnored) {

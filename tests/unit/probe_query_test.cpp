@@ -108,6 +108,11 @@ TEST_P(ParseTargetInvalid, RejectsWithReason) {
 }
 
 const std::string kBadChars = "target contains a space, a control character or a non-ASCII byte";
+std::string kNotCanonical(const std::string& host) {
+  return "\"" + host +
+         "\" is not an IPv4 address in canonical form (four decimal numbers from 0 to 255 without leading zeros, "
+         "e.g. 192.0.2.25)";
+}
 const std::string k253 = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
                          std::string(63, 'd');  // 255 characters
 
@@ -135,7 +140,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadTarget{std::string(64, 'a') + ".example:25",
                   "\"" + std::string(64, 'a') + ".example\" is not a valid host name or IPv4 address"},
         BadTarget{k253.substr(0, 254), "\"" + k253.substr(0, 254) + "\" is not a valid host name or IPv4 address"},
-        BadTarget{std::string(301, 'a'), "target is longer than 300 characters"}));
+        BadTarget{std::string(301, 'a'), "target is longer than 300 characters"},
+        // Numeric forms a resolver reads its own way (inet_aton, c-ares): never looked up.
+        BadTarget{"0177.0.0.1", kNotCanonical("0177.0.0.1")}, BadTarget{"127.1", kNotCanonical("127.1")},
+        BadTarget{"2130706433", kNotCanonical("2130706433")}, BadTarget{"0x7f000001", kNotCanonical("0x7f000001")},
+        BadTarget{"0X7F.1:25", kNotCanonical("0X7F.1")}, BadTarget{"127.0.0.1.", kNotCanonical("127.0.0.1.")},
+        BadTarget{"127.000.0.1", kNotCanonical("127.000.0.1")}, BadTarget{"1.2.3.4.5", kNotCanonical("1.2.3.4.5")},
+        BadTarget{"256.0.0.1", kNotCanonical("256.0.0.1")}, BadTarget{"example.0x", kNotCanonical("example.0x")}));
+
+TEST(ParseTarget, NamesWithDigitsThatDoNotEndInANumberAreHostNames) {
+  std::string error;
+  for (const char* name : {"127.0.0.1.example", "0x7f.example", "mx1.example.com", "123abc", "1.2.3.4a"}) {
+    auto target = parse_target(name, error);
+    ASSERT_TRUE(target.has_value()) << name << ": " << error;
+    EXPECT_EQ(target->host, name);
+  }
+}
 
 TEST(ParseTarget, LongestNameIsAccepted) {
   std::string error;
