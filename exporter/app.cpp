@@ -2,6 +2,7 @@
 #include "smtp_exporter/app.h"
 
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <charconv>
 #include <mutex>
@@ -71,6 +72,7 @@ struct App::State {
   std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
   std::atomic<std::size_t> probes_running{0};  // /probe requests holding a ProbeSlot
+  boost::asio::thread_pool auth_pool{options.auth_threads};  // bcrypt, off the event loop
   History history;
   Agent agent{options.agent_concurrency};
   bool agent_started = false;
@@ -141,6 +143,8 @@ void App::start_agent(const boost::asio::any_io_executor& executor) {
 
 void App::stop_agent() { state_->agent.stop(); }
 
+void App::join_workers() { state_->auth_pool.join(); }
+
 std::shared_ptr<const config::Config> App::config() const {
   std::lock_guard lock(state_->config_mutex);
   return state_->config;
@@ -160,8 +164,17 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
     std::lock_guard lock(state_->config_mutex);
     basic_auth = state_->basic_auth;
   }
-  if (basic_auth && !basic_auth->authorize(authorization == request.headers.end() ? "" : authorization->second)) {
+  BasicAuth::Verdict verdict = BasicAuth::Verdict::allowed;
+  if (basic_auth) {
+    std::string header = authorization == request.headers.end() ? "" : authorization->second;
+    std::string source = request.remote_address;
+    boost::asio::any_io_executor pool = state_->auth_pool.get_executor();
+    verdict = co_await basic_auth->check(header, source, pool);
+  }
+  if (verdict == BasicAuth::Verdict::denied) {
     response = text(401, "Unauthorized");
+  } else if (verdict == BasicAuth::Verdict::throttled) {
+    response = text(429, "too many authentication attempts: try again later");
   } else if (request.path == "/-/reload") {
     if (request.method != "POST" && request.method != "PUT") {
       response = text(405, "use POST to reload the configuration");

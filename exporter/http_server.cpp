@@ -35,8 +35,9 @@ using boost::system::error_code;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);  // keep-alive and slow clients
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
-HttpRequest to_request(const http::request<http::string_body>& req) {
+HttpRequest to_request(const http::request<http::string_body>& req, const std::string& remote_address) {
   HttpRequest out;
+  out.remote_address = remote_address;
   out.method = std::string(req.method_string());
   std::string_view target = req.target();
   auto q = target.find('?');
@@ -106,6 +107,8 @@ template <class Stream>
 asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) {
   beast::flat_buffer buffer;
   error_code ec;
+  const std::string remote_address =
+      beast::get_lowest_layer(stream).socket().remote_endpoint(ec).address().to_string();
   while (true) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
@@ -122,7 +125,7 @@ asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) 
     }
     auto& req = parser.get();
     beast::get_lowest_layer(stream).expires_never();  // a probe bounds itself by its own deadline
-    HttpRequest request = to_request(req);
+    HttpRequest request = to_request(req, remote_address);
     HttpResponse response = co_await app.handle(request);
     co_await write_response(stream, security, req.version(), req.keep_alive(), req.method() == http::verb::head,
                             response, ec);

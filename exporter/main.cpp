@@ -151,6 +151,7 @@ int run(const exporter::Options& options) {
   for (unsigned i = 1; i < options.threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& w : workers) w.join();
+  app.join_workers();
   io.abandon_pending_work();
   log::info("stopped");
   return 0;

@@ -4,7 +4,9 @@
 
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -287,6 +289,10 @@ void read_users(MapReader& reader, WebConfig& web) {
       reader.fail(user,
                   "not a bcrypt hash (\"$2y$10$\" and 53 characters; generate one with "
                   "htpasswd -nBC 10 \"\" | tr -d ':\\n')");
+    if (int cost = std::stoi(hash->substr(4, 2)); cost > kMaxBcryptCost)
+      reader.fail(user, "bcrypt cost " + std::to_string(cost) + " is above the maximum of " +
+                            std::to_string(kMaxBcryptCost) +
+                            " (every check would cost seconds of CPU; 10 is usual: htpasswd -nBC 10)");
     web.users.emplace(user, *hash);
   }
   reader.finish();
@@ -468,47 +474,151 @@ bool bcrypt_matches(const std::string& password, const std::string& hash) {
   return ok;
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+namespace {
 
-bool BasicAuth::authorize(std::string_view header) {
-  if (users_.empty()) return true;
+int bcrypt_cost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
+
+std::optional<BasicAuth::Credentials> parse_basic(std::string_view header) {
   auto space = header.find(' ');
-  if (space == std::string_view::npos) return false;
+  if (space == std::string_view::npos) return std::nullopt;
   std::string scheme(header.substr(0, space));
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view encoded = header.substr(space + 1);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (scheme != "basic") return false;
+  if (scheme != "basic") return std::nullopt;
   auto decoded = base64_decode(encoded);
-  if (!decoded) return false;
+  if (!decoded) return std::nullopt;
   auto colon = decoded->find(':');
-  if (colon == std::string::npos) return false;
-  std::string user = decoded->substr(0, colon);
-  std::string password = decoded->substr(colon + 1);
+  std::optional<BasicAuth::Credentials> out;
+  if (colon != std::string::npos) out = BasicAuth::Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
   OPENSSL_cleanse(decoded->data(), decoded->size());
+  return out;
+}
+
+// Wipes the password when the credentials go out of scope, wherever that is.
+struct Wiped {
+  BasicAuth::Credentials& credentials;
+  ~Wiped() { OPENSSL_cleanse(credentials.password.data(), credentials.password.size()); }
+};
+
+}  // namespace
+
+boost::asio::awaitable<bool> BasicAuth::verify_on(BasicAuth* self, Credentials credentials,
+                                                  std::array<unsigned char, 32> key) {
+  Wiped wipe{credentials};
+  co_return self->verify(credentials, key);
+}
+
+// A source's budget of failed checks (a token bucket) and its checks in flight.
+struct BasicAuth::Source {
+  double tokens = kFailureBurst;
+  std::chrono::steady_clock::time_point updated = std::chrono::steady_clock::now();
+  int in_flight = 0;
+
+  void refill(std::chrono::steady_clock::time_point now) {
+    std::chrono::duration<double> elapsed = now - updated;
+    tokens = std::min<double>(kFailureBurst, tokens + elapsed.count() * kFailuresPerSecond);
+    updated = now;
+  }
+};
+
+BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+  for (const auto& [user, hash] : users_)
+    if (costliest_hash_.empty() || bcrypt_cost(hash) > bcrypt_cost(costliest_hash_)) costliest_hash_ = hash;
+}
+
+BasicAuth::~BasicAuth() = default;
+
+const std::string& BasicAuth::hash_for(const std::string& user) const {
   auto known = users_.find(user);
-  // An unknown user still costs one bcrypt (against a configured hash), so
-  // the answer's timing does not tell which user names exist.
-  const std::string& hash = known != users_.end() ? known->second : users_.begin()->second;
-  auto key = cache_key(user, hash, password);
+  return known != users_.end() ? known->second : costliest_hash_;
+}
+
+std::optional<bool> BasicAuth::lookup(const std::array<unsigned char, 32>& key, bool known) const {
+  std::lock_guard lock(mutex_);
+  if (known && verified_.contains(key)) return true;
+  if (wrong_.contains(key)) return false;
+  return std::nullopt;
+}
+
+bool BasicAuth::verify(const Credentials& credentials, const std::array<unsigned char, 32>& key) {
+  bool known = users_.contains(credentials.user);
+  bool ok = bcrypt_matches(credentials.password, hash_for(credentials.user)) && known;
+  std::lock_guard lock(mutex_);
+  ++bcrypt_runs_;
+  auto& cache = ok ? verified_ : wrong_;
+  if (cache.size() >= kCacheLimit) cache.clear();
+  cache.insert(key);
+  return ok;
+}
+
+bool BasicAuth::authorize(std::string_view header) {
+  if (users_.empty()) return true;
+  auto credentials = parse_basic(header);
+  if (!credentials) return false;
+  Wiped wipe{*credentials};
+  auto key = cache_key(credentials->user, hash_for(credentials->user), credentials->password);
+  if (auto cached = lookup(key, users_.contains(credentials->user))) return *cached;
+  return verify(*credentials, key);
+}
+
+boost::asio::awaitable<BasicAuth::Verdict> BasicAuth::check(std::string_view header, std::string source,
+                                                            boost::asio::any_io_executor pool) {
+  if (users_.empty()) co_return Verdict::allowed;
+  auto credentials = parse_basic(header);
+  if (!credentials) co_return Verdict::denied;
+  Wiped wipe{*credentials};
+  auto key = cache_key(credentials->user, hash_for(credentials->user), credentials->password);
+  if (auto cached = lookup(key, users_.contains(credentials->user)))
+    co_return *cached ? Verdict::allowed : Verdict::denied;
+
+  {  // Admission: a bcrypt for this source now, or throttled.
+    std::lock_guard lock(mutex_);
+    if (sources_.size() > 4096) {  // forget the sources whose budget is whole again
+      auto now = std::chrono::steady_clock::now();
+      for (auto it = sources_.begin(); it != sources_.end();) {
+        it->second.refill(now);
+        bool whole = it->second.in_flight == 0 && it->second.tokens >= kFailureBurst;
+        it = whole ? sources_.erase(it) : std::next(it);
+      }
+    }
+    Source& s = sources_[source];
+    s.refill(std::chrono::steady_clock::now());
+    if (pending_ >= kMaxPending || s.in_flight >= kInFlightPerSource || s.tokens < 1) co_return Verdict::throttled;
+    ++pending_;
+    ++s.in_flight;
+  }
+  // On the pool: the event loop goes on with probes and scrapes meanwhile.
+  // The job owns copies of what it needs, and `this` is kept alive by the
+  // caller's shared_ptr for as long as this coroutine waits. (Named values
+  // only in the co_await: GCC 12 destroys temporaries there twice, PR 100611.)
+  boost::asio::awaitable<bool> job = verify_on(this, *credentials, key);
+  boost::asio::awaitable<bool> done = boost::asio::co_spawn(pool, std::move(job), boost::asio::use_awaitable);
+  bool ok = co_await std::move(done);
   {
     std::lock_guard lock(mutex_);
-    if (known != users_.end() && verified_.contains(key)) return true;
+    --pending_;
+    Source& s = sources_[source];
+    --s.in_flight;
+    if (!ok) s.tokens -= 1;
   }
-  bool ok = bcrypt_matches(password, hash) && known != users_.end();
-  OPENSSL_cleanse(password.data(), password.size());
-  if (ok) {
-    std::lock_guard lock(mutex_);
-    if (verified_.size() >= kCacheLimit) verified_.clear();
-    verified_.insert(key);
-  }
-  return ok;
+  co_return ok ? Verdict::allowed : Verdict::denied;
 }
 
 std::size_t BasicAuth::cached() const {
   std::lock_guard lock(mutex_);
   return verified_.size();
+}
+
+std::size_t BasicAuth::rejected() const {
+  std::lock_guard lock(mutex_);
+  return wrong_.size();
+}
+
+std::size_t BasicAuth::bcrypt_runs() const {
+  std::lock_guard lock(mutex_);
+  return bcrypt_runs_;
 }
 
 }  // namespace smtp_exporter::exporter

@@ -15,6 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
 #include "smtp_exporter/config.h"
 
 namespace boost::asio::ssl {
@@ -74,28 +79,66 @@ bool valid_bcrypt_hash(std::string_view hash);
 // constant-time comparison. Slow by design (cost 10: tens of ms).
 bool bcrypt_matches(const std::string& password, const std::string& hash);
 
+// bcrypt costs above this are refused at load: at cost 15 one check takes
+// about 2 s of CPU, which any client could demand again and again.
+constexpr int kMaxBcryptCost = 14;
+
 // Basic authentication against basic_auth_users. Thread-safe.
 //
-// bcrypt is slow on purpose, and this runs on the event loop, so successful
-// verifications are cached (keyed by SHA-256 of user, hash and password, as
-// exporter-toolkit does): each valid credential is hashed once per process,
-// and a scrape with cached credentials costs a hash lookup. What remains on
-// the loop is one bcrypt (about 70 ms at cost 10) for the first request with
-// a given credential, and one for every request with a wrong password or an
-// unknown user (those are not cached, so guessing stays slow); keep the
-// cost moderate (10) and put TLS in front.
+// bcrypt is slow on purpose, so it never runs on the event loop (check()
+// sends it to a worker pool), and its results are cached as exporter-toolkit
+// does (keyed by SHA-256 of user, hash and password; successes and failures
+// apart, so a flood of wrong passwords cannot evict the right ones): a scrape
+// with known credentials costs a hash lookup, and so does a wrong password
+// sent again. What is left, new wrong passwords, is bounded: per source
+// address a few failed checks and then one a second, at most two checks in
+// flight, and at most kMaxPending waiting in all; beyond that the answer is
+// `throttled` (HTTP 429) without running bcrypt. An unknown user costs one
+// bcrypt at the highest cost among the users, never less than a known one.
 class BasicAuth {
  public:
+  enum class Verdict { allowed, denied, throttled };
+  struct Credentials {
+    std::string user, password;
+  };
+
   explicit BasicAuth(std::map<std::string, std::string> users);
-  // Whether an Authorization header value ("Basic BASE64(user:password)")
-  // names a configured user with the right password. "" (no header): false.
+  ~BasicAuth();
+
+  // The verdict for an Authorization header value ("Basic BASE64(user:password)")
+  // from `source` (the client's address); "" (no header): denied. bcrypt runs
+  // on `pool`; the coroutine resumes on its own executor.
+  boost::asio::awaitable<Verdict> check(std::string_view authorization, std::string source,
+                                        boost::asio::any_io_executor pool);
+  // The same on the calling thread, without the per-source bounds (tests, tools).
   bool authorize(std::string_view authorization);
-  std::size_t cached() const;
+
+  std::size_t cached() const;    // credentials verified right
+  std::size_t rejected() const;  // credentials verified wrong
+  std::size_t bcrypt_runs() const;
+
+  static constexpr std::size_t kMaxPending = 8;
+  static constexpr int kFailureBurst = 5;           // failed checks a source may make at once
+  static constexpr double kFailuresPerSecond = 1;   // then this many a second
+  static constexpr int kInFlightPerSource = 2;
 
  private:
+  struct Key;
+  struct Source;
+  // The user's hash, or for an unknown user the most expensive one.
+  const std::string& hash_for(const std::string& user) const;
+  std::optional<bool> lookup(const std::array<unsigned char, 32>& key, bool known) const;
+  bool verify(const Credentials& credentials, const std::array<unsigned char, 32>& key);
+  static boost::asio::awaitable<bool> verify_on(BasicAuth* self, Credentials credentials,
+                                                std::array<unsigned char, 32> key);
+
   std::map<std::string, std::string> users_;
+  std::string costliest_hash_;
   mutable std::mutex mutex_;
-  std::set<std::array<unsigned char, 32>> verified_;
+  std::set<std::array<unsigned char, 32>> verified_, wrong_;
+  std::map<std::string, Source> sources_;
+  std::size_t pending_ = 0;
+  std::size_t bcrypt_runs_ = 0;
 };
 
 }  // namespace smtp_exporter::exporter

@@ -20,6 +20,7 @@ struct HttpRequest {
   std::string path;
   std::string query;  // raw, without '?'
   std::map<std::string, std::string> headers;  // names in lower case
+  std::string remote_address = {};             // the client's IP address (basic auth limits)
 };
 
 struct HttpResponse {
@@ -41,6 +42,7 @@ struct AppOptions {
   // HttpServer::set_web_config). Throws std::runtime_error to fail the reload.
   std::function<void()> reload_web;
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
+  std::size_t auth_threads = 1;        // bcrypt workers (BasicAuth::check), off the event loop
 };
 
 class App {
@@ -70,6 +72,10 @@ class App {
   // (restarted by every successful reload).
   void start_agent(const boost::asio::any_io_executor& executor);
   void stop_agent();
+  // Waits for the bcrypt workers' jobs in flight; their completions are
+  // queued on the event loop. Call after the loop's threads have returned
+  // and before its pending work is destroyed (main.cpp).
+  void join_workers();
 
  private:
   struct State;
