@@ -16,7 +16,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <thread>
 
@@ -237,9 +241,9 @@ TEST(WebTls, MinimumVersion) {
   EXPECT_EQ(e.get_tls(*tls13, "/-/healthy").status, 200);
 }
 
-std::string bcrypt_hash(const std::string& password) {
+std::string bcrypt_hash(const std::string& password, unsigned long cost = 4) {
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof setting) == nullptr) return "";
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, setting, sizeof setting) == nullptr) return "";
   auto data = std::make_unique<crypt_data>();
   const char* hash = crypt_rn(password.c_str(), setting, data.get(), sizeof *data);
   return hash ? hash : "";
@@ -289,6 +293,83 @@ TEST(WebBasicAuth, OverHttps) {
   auto client = pki.client_context();
   EXPECT_EQ(e.get_tls(*client, "/-/healthy").status, 401);
   EXPECT_EQ(e.get_tls(*client, "/-/healthy", authorization("p", "pw")).status, 200);
+}
+
+double banner_latency(const Response& r) {
+  auto at = r.body.find("\nprobe_smtp_banner_latency_seconds ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r.body.substr(at + std::strlen("\nprobe_smtp_banner_latency_seconds ")));
+}
+
+// Wrong passwords arriving as fast as three clients can send them must not
+// slow the event loop: bcrypt runs on a worker, repeated or excess attempts
+// are refused without it, and a concurrent probe's banner latency (measured
+// on the loop) stays what it is without the flood. Before, each wrong
+// password held the loop for one bcrypt: about 60 ms at cost 10.
+TEST(WebBasicAuth, WrongPasswordFloodDoesNotDelayProbesOrFalsifyTheirTiming) {
+  FakeSmtpServer smtp(polite_server());
+  SecureExporter e(test_config(), web_config("basic_auth_users:\n  prometheus: " + bcrypt_hash("scrape-me", 10) + "\n"));
+  const std::string probe = "/probe?module=smtp_banner&target=127.0.0.1:" + std::to_string(smtp.port());
+  const std::string right = authorization("prometheus", "scrape-me");
+  ASSERT_EQ(e.get(probe, right).status, 200);  // the right credentials are verified once, then cached
+  auto median_latency = [&] {
+    std::vector<double> seconds;
+    for (int i = 0; i < 15; ++i) {
+      auto r = e.get(probe, right);
+      EXPECT_EQ(r.status, 200);
+      seconds.push_back(banner_latency(r));
+    }
+    std::sort(seconds.begin(), seconds.end());
+    return seconds[seconds.size() / 2];
+  };
+  const double quiet = median_latency();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0}, throttled{0}, other{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 3; ++t)
+    flood.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        auto r = e.get("/-/healthy", authorization("prometheus", "wrong-" + std::to_string(t) + "-" + std::to_string(i)));
+        ++sent;
+        if (r.status == 429) ++throttled;
+        else if (r.status != 401) ++other;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double loaded = median_latency();
+  stop = true;
+  for (auto& t : flood) t.join();
+
+  std::cout << "banner latency median: " << quiet * 1000 << " ms quiet, " << loaded * 1000 << " ms under "
+            << sent.load() << " wrong passwords (" << throttled.load() << " throttled)\n";
+  EXPECT_GT(sent.load(), 30);
+  EXPECT_GT(throttled.load(), 0) << "distinct wrong passwords from one source are throttled";
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GE(quiet, 0);
+  EXPECT_LT(loaded, quiet + 0.020) << "banner latency: " << quiet * 1000 << " ms quiet, " << loaded * 1000
+                                   << " ms under " << sent.load() << " wrong passwords";
+}
+
+// A slow bcrypt (an uncached right password at cost 13, about half a second)
+// does not hold up a request with cached credentials meanwhile.
+TEST(WebBasicAuth, SlowVerificationRunsBesideOtherRequests) {
+  SecureExporter e(test_config(), web_config("basic_auth_users:\n  prometheus: " + bcrypt_hash("scrape-me", 4) +
+                                             "\n  slow: " + bcrypt_hash("patience", 13) + "\n"));
+  const std::string right = authorization("prometheus", "scrape-me");
+  ASSERT_EQ(e.get("/-/healthy", right).status, 200);
+  std::atomic<bool> slow_done{false};
+  std::thread slow([&] {
+    EXPECT_EQ(e.get("/-/healthy", authorization("slow", "patience")).status, 200);
+    slow_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(e.get("/metrics", right).status, 200);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(slow_done.load()) << "the slow verification should still be running";
+  EXPECT_LT(took, std::chrono::milliseconds(150));
+  slow.join();
 }
 
 // ---- [web] allowed_targets ----

@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <utility>  // before Asio (Boost 1.74 + GCC 12)
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -73,6 +79,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "2:10: basic_auth_users.alice: not a bcrypt hash (\"$2y$10$\" and 53 characters; generate one "
                 "with htpasswd -nBC 10 \"\" | tr -d ':\\n')"},
         BadFile{"users-not-a-mapping.yml", "2:3: basic_auth_users: expected a mapping"},
+        BadFile{"bcrypt-cost-too-high.yml",
+                "2:10: basic_auth_users.alice: bcrypt cost 15 is above the maximum of 14 (every check would cost "
+                "seconds of CPU; 10 is usual: htpasswd -nBC 10)"},
         BadFile{"rate-limit.yml",
                 "2:3: rate_limit: not supported by smtp_exporter (limit requests in a reverse proxy)"}),
     [](const testing::TestParamInfo<BadFile>& info) {
@@ -290,6 +299,57 @@ TEST(BasicAuthTest, SuccessIsCachedSoBcryptRunsOnce) {
   EXPECT_GT(first, std::chrono::milliseconds(20));
   EXPECT_LT(second, std::chrono::milliseconds(5)) << "the second request must not run bcrypt";
   EXPECT_LT(second * 10, first);
+}
+
+// BasicAuth::check as App runs it: on an io_context, bcrypt on a pool.
+struct Checker {
+  explicit Checker(BasicAuth& a) : auth(a) {}
+  BasicAuth& auth;
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool{1};
+
+  BasicAuth::Verdict operator()(const std::string& header, const std::string& source) {
+    auto future = boost::asio::co_spawn(io, auth.check(header, source, pool.get_executor()), boost::asio::use_future);
+    io.restart();
+    io.run();
+    return future.get();
+  }
+};
+
+TEST(BasicAuthCheck, WrongPasswordsAreCachedAndBoundedPerSource) {
+  BasicAuth auth({{"alice", bcrypt_hash("pw", 4)}});
+  Checker check(auth);
+  using V = BasicAuth::Verdict;
+  EXPECT_EQ(check(basic("alice:pw"), "192.0.2.1"), V::allowed);
+  EXPECT_EQ(check("", "192.0.2.1"), V::denied);
+  // The same wrong password again is answered from the cache: no bcrypt, no budget spent.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(check(basic("alice:same-wrong"), "192.0.2.1"), V::denied);
+  EXPECT_EQ(auth.bcrypt_runs(), 2u);
+  EXPECT_EQ(auth.rejected(), 1u);
+  // New wrong passwords: the source's burst, then throttled without bcrypt.
+  for (int i = 1; i < BasicAuth::kFailureBurst; ++i)
+    EXPECT_EQ(check(basic("alice:wrong" + std::to_string(i)), "192.0.2.1"), V::denied) << i;
+  EXPECT_EQ(check(basic("alice:wrong-again"), "192.0.2.1"), V::throttled);
+  EXPECT_EQ(auth.bcrypt_runs(), 1u + BasicAuth::kFailureBurst);
+  // Known credentials and other sources are not held back.
+  EXPECT_EQ(check(basic("alice:pw"), "192.0.2.1"), V::allowed);
+  EXPECT_EQ(check(basic("alice:wrong-elsewhere"), "192.0.2.2"), V::denied);
+  EXPECT_EQ(check(basic("nobody:pw"), "192.0.2.2"), V::denied);
+  EXPECT_EQ(auth.cached(), 1u);
+}
+
+TEST(BasicAuthCheck, UnknownUserCostsTheCostliestHash) {
+  // alice's hash is cheap (cost 4), bob's expensive (cost 12, ~250 ms): an
+  // unknown user must cost bob's, so its timing tells nothing.
+  BasicAuth auth({{"alice", bcrypt_hash("a", 4)}, {"bob", bcrypt_hash("b", 12)}});
+  auto timed = [&](const std::string& header) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(auth.authorize(header));
+    return std::chrono::steady_clock::now() - start;
+  };
+  auto cheap = timed(basic("alice:wrong"));
+  auto unknown = timed(basic("aaron:wrong"));  // sorts before alice: the first user's hash no longer decides
+  EXPECT_GT(unknown, cheap * 10);
 }
 
 }  // namespace
