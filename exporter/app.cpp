@@ -61,6 +61,28 @@ class ProbeSlot {
   prometheus::Gauge& gauge_;
 };
 
+// Why a request comes from another site's page, or "" when it does not seem
+// to. A browser adds Sec-Fetch-Site and Origin to a cross-site POST (a form
+// or fetch on any web page the operator visits), which could otherwise
+// reload the exporter behind its back when no credentials are configured;
+// curl, Prometheus and scripts send neither header.
+std::string cross_site(const HttpRequest& request) {
+  auto header = [&](const char* name) -> const std::string* {
+    auto it = request.headers.find(name);
+    return it == request.headers.end() ? nullptr : &it->second;
+  };
+  if (const std::string* site = header("sec-fetch-site"); site && *site != "same-origin" && *site != "none")
+    return "Sec-Fetch-Site is \"" + json_escape(*site) + "\" (only same-origin requests may reload)";
+  if (const std::string* origin = header("origin")) {
+    const std::string* host = header("host");
+    auto scheme_end = origin->find("://");
+    std::string origin_host = scheme_end == std::string::npos ? "" : origin->substr(scheme_end + 3);
+    if (!host || origin_host != *host)
+      return "Origin \"" + json_escape(*origin) + "\" is not this server (only same-origin requests may reload)";
+  }
+  return {};
+}
+
 }  // namespace
 
 struct App::State {
@@ -100,8 +122,9 @@ App::App(config::Config config, AppOptions options) : state_(std::make_unique<St
 
 App::~App() = default;
 
-void App::set_config(config::Config config) {
-  std::shared_ptr<const Runtime> runtime = Runtime::build(std::move(config));
+void App::set_config(config::Config config) { install(Runtime::build(std::move(config))); }
+
+void App::install(std::shared_ptr<const Runtime> runtime) {
   std::shared_ptr<const config::Config> view(runtime, &runtime->config);
   {
     std::lock_guard lock(state_->config_mutex);
@@ -115,10 +138,14 @@ void App::set_config(config::Config config) {
 
 std::string App::reload() {
   try {
+    // Everything that can fail first, both files; then both are applied,
+    // so that a bad file leaves both in force.
+    std::function<void()> apply_web = state_->options.reload_web ? state_->options.reload_web() : nullptr;
     const std::string& file = state_->options.config_file;
-    // The web configuration first: when it is bad, nothing has changed.
-    if (state_->options.reload_web) state_->options.reload_web();
-    set_config(file.empty() ? config::default_config() : config::load_file(file));
+    std::shared_ptr<const Runtime> runtime =
+        Runtime::build(file.empty() ? config::default_config() : config::load_file(file));
+    if (apply_web) apply_web();
+    install(std::move(runtime));
   } catch (const std::exception& e) {
     state_->metrics.config_loaded(false);
     log::error("configuration reload failed; keeping the configuration in force", {{"err", e.what()}});
@@ -178,6 +205,8 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   } else if (request.path == "/-/reload") {
     if (request.method != "POST" && request.method != "PUT") {
       response = text(405, "use POST to reload the configuration");
+    } else if (std::string why = cross_site(request); !why.empty()) {
+      response = text(403, "reload refused: " + why);
     } else if (std::string error = reload(); !error.empty()) {
       response = text(500, "failed to reload config: " + error);
     } else {

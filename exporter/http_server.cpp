@@ -242,8 +242,9 @@ std::shared_ptr<const Security> make_security(const WebConfig* web) {
 HttpServer::HttpServer(asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web)
     : impl_(new Impl{io, app, std::make_shared<CurrentSecurity>(make_security(web.get())), {}}) {}
 
-void HttpServer::set_web_config(const std::shared_ptr<const WebConfig>& web) {
-  impl_->security->set(make_security(web.get()));  // builds the TLS context first: throws, changing nothing
+std::function<void()> HttpServer::prepare_web_config(const std::shared_ptr<const WebConfig>& web) {
+  std::shared_ptr<const Security> built = make_security(web.get());  // throws, changing nothing
+  return [current = impl_->security, built] { current->set(built); };
 }
 HttpServer::~HttpServer() = default;
 

@@ -80,16 +80,21 @@ int run(const exporter::Options& options) {
     app_options.config_file = options.config_file;
     if (web && !web->users.empty()) app_options.basic_auth = std::make_shared<exporter::BasicAuth>(web->users);
     if (!options.web_config_file.empty())
-      app_options.reload_web = [&server_for_reload, &app_holder, file = options.web_config_file] {
-        // Read, and build the TLS context (set_web_config), before anything
-        // changes: a bad file leaves the one in force.
+      app_options.reload_web = [&server_for_reload, &app_holder,
+                                file = options.web_config_file]() -> std::function<void()> {
+        // Read, and build the TLS context and the users, before anything
+        // changes: App::reload applies it only once the TOML has loaded too.
         auto reloaded = std::make_shared<const exporter::WebConfig>(exporter::load_web_config(file));
-        if (server_for_reload) server_for_reload->set_web_config(reloaded);
-        app_holder->set_basic_auth(reloaded->users.empty() ? nullptr
-                                                           : std::make_shared<exporter::BasicAuth>(reloaded->users));
-        log::info("web configuration reloaded", {{"web_config", reloaded->source},
-                                                 {"tls", reloaded->tls ? "true" : "false"},
-                                                 {"users", std::to_string(reloaded->users.size())}});
+        std::function<void()> apply_tls =
+            server_for_reload ? server_for_reload->prepare_web_config(reloaded) : std::function<void()>([] {});
+        auto auth = reloaded->users.empty() ? nullptr : std::make_shared<exporter::BasicAuth>(reloaded->users);
+        return [&app_holder, reloaded, apply_tls, auth] {
+          apply_tls();
+          app_holder->set_basic_auth(auth);
+          log::info("web configuration reloaded", {{"web_config", reloaded->source},
+                                                   {"tls", reloaded->tls ? "true" : "false"},
+                                                   {"users", std::to_string(reloaded->users.size())}});
+        };
       };
     app_holder = std::make_unique<exporter::App>(std::move(config), app_options);
   } catch (const std::runtime_error& e) {  // e.g. a CA file that is not PEM

@@ -330,6 +330,54 @@ class SecuredEndpoint(unittest.TestCase):
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(timeout=5), 0)
 
+    def test_reload_applies_both_files_or_neither(self):
+        """A valid new web.yml beside a broken TOML: the reload fails and the old users stay."""
+        port = free_port()
+        log = open(os.path.join(self.dir, "exporter.log"), "wb")
+        self.addCleanup(log.close)
+        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
+                                    f"--config.file={self.config}", f"--web.config.file={self.web}"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        base = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while self.curl(f"{base}/-/healthy", "-u", "prometheus:s3cret")[0] != 200:
+            self.assertIsNone(process.poll(), "the exporter exited")
+            self.assertLess(time.monotonic(), deadline, "no HTTPS answer within 10 s")
+            time.sleep(0.1)
+        with open(self.web, "w") as f:
+            f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                    f"basic_auth_users:\n  grafana: {bcrypt_hash('0ther')}\n")
+        with open(self.config, "w") as f:
+            f.write("[modules.smtp_banner]\nport = 0\n")
+        code, body = self.curl(f"{base}/-/reload", "-X", "POST", "-u", "prometheus:s3cret")
+        self.assertEqual(code, 500, body)
+        self.assertIn("port: must be between 1 and 65535", body)
+        # Neither file applied: the old user still works, the new one does not.
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "grafana:0ther")[0], 401)
+        code, metrics = self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")
+        self.assertEqual(code, 200)
+        self.assertIn("smtp_exporter_config_last_reload_successful 0", metrics)
+        # SIGHUP takes the same path.
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "grafana:0ther")[0], 401)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")[0], 200)
+        # Both files good: both applied.
+        with open(self.config, "w") as f:
+            f.write("[modules.smtp_banner]\nport = 25\n")
+        self.assertEqual(self.curl(f"{base}/-/reload", "-X", "POST", "-u", "prometheus:s3cret")[0], 200)
+        self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")[0], 401)
+        code, metrics = self.curl(f"{base}/metrics", "-u", "grafana:0ther")
+        self.assertEqual(code, 200)
+        self.assertIn("smtp_exporter_config_last_reload_successful 1", metrics)
+        # A cross-site request (a browser's form on another site) is refused before anything is read.
+        code, body = self.curl(f"{base}/-/reload", "-X", "POST", "-u", "grafana:0ther",
+                               "-H", "Origin: https://evil.example", "-H", "Sec-Fetch-Site: cross-site")
+        self.assertEqual(code, 403, body)
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=5), 0)
+
 
 if __name__ == "__main__":
     main()

@@ -289,3 +289,26 @@ TEST(Http, MalformedRequestGetsFourHundred) {
 
 }  // namespace
 }  // namespace smtp_exporter::testing
+
+namespace smtp_exporter::testing {
+namespace {
+
+// POST /-/reload is refused when a browser says the request comes from
+// another site's page (docs/configuration.md#reloading); curl and scripts
+// send neither header and are not affected.
+TEST(Http, ReloadRefusesCrossSiteRequests) {
+  Exporter e;
+  EXPECT_EQ(e.request("/-/reload", "", "", "POST").status, 200);
+  EXPECT_EQ(e.request("/-/reload", "Origin: http://test\r\nSec-Fetch-Site: same-origin\r\n", "", "POST").status, 200);
+  for (const char* headers : {"Origin: https://evil.example\r\n", "Origin: http://test.evil.example\r\n",
+                              "Origin: null\r\n", "Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site: same-site\r\n",
+                              "Origin: http://test\r\nSec-Fetch-Site: cross-site\r\n"}) {
+    auto refused = e.request("/-/reload", headers, "", "POST");
+    EXPECT_EQ(refused.status, 403) << headers;
+    EXPECT_THAT(refused.body, HasSubstr("reload refused: ")) << headers;
+    EXPECT_EQ(std::count(refused.body.begin(), refused.body.end(), '\n'), 1) << headers;
+  }
+}
+
+}  // namespace
+}  // namespace smtp_exporter::testing

@@ -30,6 +30,7 @@ struct HttpResponse {
 };
 
 class BasicAuth;  // web_config.h
+struct Runtime;   // runtime.h
 
 struct AppOptions {
   double timeout_offset_seconds = 0.5;
@@ -37,10 +38,12 @@ struct AppOptions {
   // valid credentials (the HTTP server adds WWW-Authenticate). Null: open.
   std::shared_ptr<BasicAuth> basic_auth;
   std::string config_file;  // what a reload reads; empty: the built-in modules
-  // Run by every reload after the config file is read: reads
-  // --web.config.file again (and applies it with set_basic_auth and
-  // HttpServer::set_web_config). Throws std::runtime_error to fail the reload.
-  std::function<void()> reload_web;
+  // Run by every reload before anything changes: reads --web.config.file
+  // again and builds what it needs (TLS context, users), throwing
+  // std::runtime_error when that fails; returns what applies it, which
+  // cannot fail and runs only once the configuration file has loaded too
+  // (both files, or neither).
+  std::function<std::function<void()>()> reload_web;
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
   std::size_t auth_threads = 1;        // bcrypt workers (BasicAuth::check), off the event loop
 };
@@ -78,6 +81,9 @@ class App {
   void join_workers();
 
  private:
+  // Puts a built configuration in force (cannot fail).
+  void install(std::shared_ptr<const Runtime> runtime);
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +26,10 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web = nullptr);
   ~HttpServer();
 
-  // A reloaded --web.config.file: its TLS context (HTTPS or not) and headers
-  // apply to the connections accepted from now on. Throws
-  // std::runtime_error, keeping the one in force, when the context fails.
-  void set_web_config(const std::shared_ptr<const WebConfig>& web);
+  // A reloaded --web.config.file: builds its TLS context (HTTPS or not),
+  // throwing std::runtime_error when that fails, and returns what puts it
+  // and its headers in force for the connections accepted from then on.
+  std::function<void()> prepare_web_config(const std::shared_ptr<const WebConfig>& web);
 
   // Binds and starts accepting on ":PORT" (every address, IPv6 and IPv4),
   // "HOST:PORT" or "[IPV6]:PORT". Throws std::runtime_error with the reason.
