@@ -18,13 +18,22 @@ Limits read_limits(const toml::table& table, const std::string& file) {
                                                ", or 0 to size it for the machine");
     limits.max_concurrent_probes = static_cast<int>(*n);
   }
+  if (auto n = reader.integer("max_connections")) {
+    if (*n < 0 || *n > kMaxConcurrentProbes)
+      reader.fail("max_connections", "must be from 1 to " + std::to_string(kMaxConcurrentProbes) +
+                                         ", or 0 to size it for the machine");
+    limits.max_connections = static_cast<int>(*n);
+  }
   reader.finish();
   return limits;
 }
 
 std::string to_toml(const Limits& limits) {
-  if (limits.max_concurrent_probes == 0) return "";
-  return toml_text(toml::table{{"limits", toml::table{{"max_concurrent_probes", limits.max_concurrent_probes}}}});
+  toml::table table;
+  if (limits.max_concurrent_probes != 0) table.insert("max_concurrent_probes", limits.max_concurrent_probes);
+  if (limits.max_connections != 0) table.insert("max_connections", limits.max_connections);
+  if (table.empty()) return "";
+  return toml_text(toml::table{{"limits", std::move(table)}});
 }
 
 }  // namespace smtp_exporter::config

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -15,12 +16,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/version.h"
+#include "open_files.h"
 #include "web_config.h"
 
 namespace smtp_exporter::exporter {
@@ -78,6 +83,98 @@ class CurrentSecurity {
   std::shared_ptr<const Security> security_;
 };
 
+// Every open connection, oldest first, for [limits] max_connections: at the
+// limit a new connection closes the oldest one that is idle (waiting for a
+// request, keep-alive or slow client), or is refused when none is.
+class Connections {
+ public:
+  // What the table knows of one session. `socket` is valid while `ended` is
+  // false; both are touched only on the session's strand (`executor`).
+  struct Handle {
+    asio::any_io_executor executor;
+    tcp::socket* socket = nullptr;
+    bool ended = false;
+  };
+
+  // The new connection's id, or nullopt when it must be refused. `limit`
+  // comes from the configuration in force (it changes on reload).
+  std::optional<std::uint64_t> admit(std::shared_ptr<Handle> handle, std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    while (open_.size() >= limit) {
+      auto idle = std::find_if(open_.begin(), open_.end(), [](const auto& e) { return e.second.idle; });
+      if (idle == open_.end()) {
+        note_refusal(true);
+        return std::nullopt;
+      }
+      // Closed on its own strand, where the session reads: its read ends
+      // with operation_aborted and the session returns.
+      std::shared_ptr<Handle> victim = idle->second.handle;
+      asio::post(victim->executor, [victim] {
+        error_code ignored;
+        if (!victim->ended && victim->socket) victim->socket->close(ignored);
+      });
+      open_.erase(idle);
+      note_refusal(false);
+    }
+    std::uint64_t id = next_id_++;
+    open_.emplace(id, Entry{std::move(handle), true});
+    return id;
+  }
+  void set_idle(std::uint64_t id, bool idle) {
+    std::lock_guard lock(mutex_);
+    if (auto it = open_.find(id); it != open_.end()) it->second.idle = idle;
+  }
+  void remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    open_.erase(id);
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<Handle> handle;
+    bool idle;
+  };
+  // One log line a minute at most, with what happened since the last one.
+  void note_refusal(bool refused) {
+    (refused ? refused_ : closed_idle_) += 1;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ < std::chrono::minutes(1) && logged_once_) return;
+    log::warn("connection limit reached ([limits] max_connections)",
+              {{"open", std::to_string(open_.size())},
+               {"idle_closed", std::to_string(closed_idle_)},
+               {"refused", std::to_string(refused_)}});
+    last_log_ = now;
+    logged_once_ = true;
+    refused_ = closed_idle_ = 0;
+  }
+
+  std::mutex mutex_;
+  std::map<std::uint64_t, Entry> open_;  // by id: oldest first
+  std::uint64_t next_id_ = 0;
+  std::uint64_t refused_ = 0, closed_idle_ = 0;
+  std::chrono::steady_clock::time_point last_log_{};
+  bool logged_once_ = false;
+};
+
+// A session's place in the table, given back however the session ends.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(std::shared_ptr<Connections> table, std::uint64_t id, std::shared_ptr<Connections::Handle> handle)
+      : table_(std::move(table)), id_(id), handle_(std::move(handle)) {}
+  ~ConnectionSlot() {
+    handle_->ended = true;  // on the session's strand, before its socket goes
+    table_->remove(id_);
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  void idle(bool idle) { table_->set_idle(id_, idle); }
+
+ private:
+  std::shared_ptr<Connections> table_;
+  std::uint64_t id_;
+  std::shared_ptr<Connections::Handle> handle_;
+};
+
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr int kListenBacklog = 65535;
 
@@ -104,7 +201,7 @@ asio::awaitable<void> write_response(Stream& stream, const Security& security, u
 
 // Requests and responses on one connection until either side is done.
 template <class Stream>
-asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) {
+asio::awaitable<void> serve(Stream& stream, App& app, const Security& security, ConnectionSlot& slot) {
   beast::flat_buffer buffer;
   error_code ec;
   const std::string remote_address =
@@ -114,7 +211,9 @@ asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) 
     parser.header_limit(16 * 1024);
     parser.body_limit(64 * 1024);
     beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
+    slot.idle(true);  // waiting for a request: may be closed for a new connection
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    slot.idle(false);
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
         ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated)
       break;
@@ -133,14 +232,22 @@ asio::awaitable<void> serve(Stream& stream, App& app, const Security& security) 
   }
 }
 
-asio::awaitable<void> plain_session(beast::tcp_stream stream, App& app, std::shared_ptr<const Security> security) {
-  co_await serve(stream, app, *security);
+asio::awaitable<void> plain_session(beast::tcp_stream stream, App& app, std::shared_ptr<const Security> security,
+                                    std::shared_ptr<Connections> table, std::uint64_t id,
+                                    std::shared_ptr<Connections::Handle> handle) {
+  handle->socket = &stream.socket();
+  ConnectionSlot slot(std::move(table), id, handle);
+  co_await serve(stream, app, *security, slot);
   error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> tls_session(beast::tcp_stream tcp, App& app, std::shared_ptr<const Security> security) {
+asio::awaitable<void> tls_session(beast::tcp_stream tcp, App& app, std::shared_ptr<const Security> security,
+                                  std::shared_ptr<Connections> table, std::uint64_t id,
+                                  std::shared_ptr<Connections::Handle> handle) {
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *security->tls);
+  handle->socket = &beast::get_lowest_layer(stream).socket();
+  ConnectionSlot slot(std::move(table), id, handle);
   error_code ec;
   beast::get_lowest_layer(stream).expires_after(kHandshakeTimeout);
   co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
@@ -150,7 +257,7 @@ asio::awaitable<void> tls_session(beast::tcp_stream tcp, App& app, std::shared_p
     log::debug("TLS handshake failed", {{"peer", peer.address().to_string()}, {"err", ec.message()}});
     co_return;
   }
-  co_await serve(stream, app, *security);
+  co_await serve(stream, app, *security, slot);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));  // close_notify, bounded
 }
@@ -164,8 +271,10 @@ void log_session_error(std::exception_ptr e) {
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared_ptr<const CurrentSecurity> current) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared_ptr<const CurrentSecurity> current,
+                                  std::shared_ptr<Connections> table) {
   asio::steady_timer backoff(acceptor.get_executor());
+  auto last_accept_error = std::chrono::steady_clock::now() - std::chrono::minutes(1);
   while (acceptor.is_open()) {
     error_code ec;
     // Each connection gets its own strand: with several threads, a session
@@ -173,19 +282,31 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, App& app, std::shared
     asio::any_io_executor strand = asio::make_strand(acceptor.get_executor());
     tcp::socket socket = co_await acceptor.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
-    if (ec) {  // e.g. out of file descriptors: log and retry shortly instead of spinning
-      log::warn("accept failed", {{"err", ec.message()}});
+    if (ec) {  // e.g. out of file descriptors: retry shortly instead of spinning, log once a minute
+      if (auto now = std::chrono::steady_clock::now(); now - last_accept_error >= std::chrono::minutes(1)) {
+        log::warn("accept failed", {{"err", ec.message()}});
+        last_accept_error = now;
+      }
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
+    auto handle = std::make_shared<Connections::Handle>();
+    handle->executor = executor;
+    auto id = table->admit(handle, max_connections(app.config()->limits));
+    if (!id) {  // every connection is busy: this one is closed at once
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
     std::shared_ptr<const Security> security = current->get();
     if (security->tls) {
-      asio::co_spawn(executor, tls_session(beast::tcp_stream(std::move(socket)), app, security), log_session_error);
+      asio::co_spawn(executor, tls_session(beast::tcp_stream(std::move(socket)), app, security, table, *id, handle),
+                     log_session_error);
     } else {
-      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket)), app, security), log_session_error);
+      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket)), app, security, table, *id, handle),
+                     log_session_error);
     }
   }
 }
@@ -210,6 +331,7 @@ struct HttpServer::Impl {
   App& app;
   std::shared_ptr<CurrentSecurity> security;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::shared_ptr<Connections> connections = std::make_shared<Connections>();
 
   void open(const tcp::endpoint& endpoint, bool dual_stack) {
     auto acceptor = std::make_unique<tcp::acceptor>(io);
@@ -224,7 +346,7 @@ struct HttpServer::Impl {
     log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
                             {"port", std::to_string(acceptor->local_endpoint().port())},
                             {"tls", security->get()->tls ? "true" : "false"}});
-    asio::co_spawn(io, accept_loop(*acceptor, app, security), asio::detached);
+    asio::co_spawn(io, accept_loop(*acceptor, app, security, connections), asio::detached);
     acceptors.push_back(std::move(acceptor));
   }
 };
@@ -240,7 +362,8 @@ std::shared_ptr<const Security> make_security(const WebConfig* web) {
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, App& app, std::shared_ptr<const WebConfig> web)
-    : impl_(new Impl{io, app, std::make_shared<CurrentSecurity>(make_security(web.get())), {}}) {}
+    : impl_(new Impl{io, app, std::make_shared<CurrentSecurity>(make_security(web.get())), {},
+                     std::make_shared<Connections>()}) {}
 
 std::function<void()> HttpServer::prepare_web_config(const std::shared_ptr<const WebConfig>& web) {
   std::shared_ptr<const Security> built = make_security(web.get());  // throws, changing nothing

@@ -36,4 +36,12 @@ std::size_t max_concurrent_probes(const config::Limits& limits) {
   return static_cast<std::size_t>(std::max<std::uint64_t>(1, (fds > kReservedFds ? fds - kReservedFds : 0) / kFdsPerProbe));
 }
 
+std::size_t max_connections(const config::Limits& limits) {
+  if (limits.max_connections > 0) return static_cast<std::size_t>(limits.max_connections);
+  std::uint64_t fds = soft_limit();
+  std::uint64_t available = fds > kReservedFds ? fds - kReservedFds : 0;
+  std::uint64_t probes = (kFdsPerProbe - 1) * max_concurrent_probes(limits);
+  return static_cast<std::size_t>(std::max<std::uint64_t>(16, available > probes ? available - probes : 0));
+}
+
 }  // namespace smtp_exporter::exporter

@@ -25,4 +25,9 @@ OpenFilesLimit raise_open_files_limit();
 // RLIMIT_NOFILE allows: (limit - 64 kept for listeners, logs and /metrics) / 3.
 std::size_t max_concurrent_probes(const config::Limits& limits);
 
+// [limits] max_connections, or, when it is 0, the descriptors left by the
+// probes: limit - 64 reserved - 2 for each of max_concurrent_probes (its SMTP
+// and DNS sockets; its HTTP connection is one of these), at least 16.
+std::size_t max_connections(const config::Limits& limits);
+
 }  // namespace smtp_exporter::exporter

@@ -379,5 +379,66 @@ class SecuredEndpoint(unittest.TestCase):
         self.assertEqual(process.wait(timeout=5), 0)
 
 
+class ConnectionLimit(unittest.TestCase):
+    """[limits] max_connections, sized from a low open-files limit (prlimit)."""
+
+    def test_idle_connections_give_way_and_metrics_keep_answering(self):
+        workdir = tempfile.mkdtemp(prefix="smtp-exporter-conn-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        port = free_port()
+        log_path = os.path.join(workdir, "exporter.log")
+        log = open(log_path, "wb")
+        self.addCleanup(log.close)
+        # 128 descriptors: 64 reserved, 21 probes (x2 sockets): 22 connections.
+        process = subprocess.Popen(["prlimit", "--nofile=128:128", exporter_binary(),
+                                    f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+
+        def get(path):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            return int(data[9:12]), data.decode(errors="replace")
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if get("/-/healthy")[0] == 200:
+                    break
+            except OSError:
+                pass
+            self.assertIsNone(process.poll(), "the exporter exited")
+            self.assertLess(time.monotonic(), deadline, "no answer within 10 s")
+            time.sleep(0.1)
+
+        # Far more idle connections than descriptors: the oldest idle ones are closed for the new ones.
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(300)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        start = time.monotonic()
+        status, body = get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("smtp_exporter_build_info", body)
+        self.assertLess(time.monotonic() - start, 3)
+        closed = 0
+        time.sleep(0.5)  # the closes have been sent: the /metrics answer came after them
+        for s in idle:
+            s.settimeout(0.05)
+            try:
+                closed += s.recv(1) == b""
+            except (socket.timeout, ConnectionResetError):
+                closed += isinstance(sys.exc_info()[1], ConnectionResetError)
+        self.assertGreaterEqual(closed, 300 - 128, "the exporter kept idle connections past its limit")
+        self.assertEqual(get("/-/healthy")[0], 200)
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=5), 0)
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+        # Logged once (at most once a minute), not once per connection.
+        self.assertEqual(text.count("connection limit reached"), 1, text[-2000:])
+        self.assertNotIn("accept failed", text)
+
+
 if __name__ == "__main__":
     main()

@@ -158,6 +158,11 @@ struct Limits {
   // instead of queueing. 0: sized for the machine from the open-files limit
   // (exporter/limits.cpp).
   int max_concurrent_probes = 0;
+  // HTTP connections open at once; at the limit the oldest idle keep-alive
+  // connection is closed for a new one, and without an idle one the new one
+  // is refused. 0: sized from the open-files limit, leaving room for the
+  // probes' sockets and for /metrics (exporter/open_files.cpp).
+  int max_connections = 0;
 };
 
 // [limits] as TOML ("" when everything is at its default).
