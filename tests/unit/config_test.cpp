@@ -177,6 +177,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"web-allowed-targets-not-array.toml", "2:19: web.allowed_targets: expected an array of strings"},
         BadFile{"web-unknown-key.toml", "2:18: web.allowed_target: unknown key"},
         BadFile{"web-not-a-table.toml", "1:7: web: expected a table"},
+        BadFile{"limits-negative-max-connections.toml",
+                "2:19: limits.max_connections: must be from 1 to 1000000, or 0 to size it for the machine"},
         BadFile{"limits-negative-max-concurrent-probes.toml",
                 "2:25: limits.max_concurrent_probes: must be from 1 to 1000000, or 0 to size it for the machine"},
         BadFile{"limits-max-concurrent-probes-not-integer.toml",
@@ -197,6 +199,7 @@ TEST(LoadFile, GoodFileWithEveryKey) {
   for (const char* name : {"mx", "submission-v6_only", "opportunistic", "defaults"})
     ASSERT_TRUE(config.modules.contains(name)) << name;
   EXPECT_EQ(config.limits.max_concurrent_probes, 5000);
+  EXPECT_EQ(config.limits.max_connections, 2000);
 
   const Module& mx = config.modules.at("mx");
   EXPECT_EQ(mx.port, 2525);
@@ -365,6 +368,7 @@ TEST_P(ToTomlRoundTrip, ParsesBackToTheSameModules) {
     EXPECT_EQ(fields(parsed.modules.at(name)), fields(module)) << name;
   }
   EXPECT_EQ(parsed.limits.max_concurrent_probes, original.limits.max_concurrent_probes);
+  EXPECT_EQ(parsed.limits.max_connections, original.limits.max_connections);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ToTomlRoundTrip, testing::Values("default", "good", "files"));

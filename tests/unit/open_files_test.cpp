@@ -29,6 +29,22 @@ TEST(Limits, DefaultIsSizedFromTheOpenFilesLimit) {
   EXPECT_EQ(max_concurrent_probes(config::Limits{}), 1u);
 }
 
+TEST(Limits, MaxConnectionsLeavesRoomForTheProbesSockets) {
+  config::Limits configured;
+  configured.max_connections = 9;
+  EXPECT_EQ(max_connections(configured), 9u);
+  SavedFileLimit saved;
+  rlimit lowered{1024, saved.saved_.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  // 1024 - 64 reserved - 2 x 320 probes (their SMTP and DNS sockets).
+  EXPECT_EQ(max_connections(config::Limits{}), 1024u - 64u - 2u * 320u);
+  config::Limits few_probes{10};
+  EXPECT_EQ(max_connections(few_probes), 1024u - 64u - 20u);
+  lowered.rlim_cur = 40;  // less than the reserve: still a few connections
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  EXPECT_EQ(max_connections(config::Limits{}), 16u);
+}
+
 TEST(Limits, RaisingTheOpenFilesLimitReachesTheHardLimit) {
   SavedFileLimit saved;
   if (saved.saved_.rlim_max < 2048) GTEST_SKIP() << "hard limit " << saved.saved_.rlim_max << " is too low to test";
