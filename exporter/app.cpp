@@ -94,7 +94,15 @@ struct App::State {
   std::shared_ptr<const config::Config> config;  // aliases runtime->config
   SelfMetrics metrics;
   std::atomic<std::size_t> probes_running{0};  // /probe requests holding a ProbeSlot
-  boost::asio::thread_pool auth_pool{options.auth_threads};  // bcrypt, off the event loop
+  // bcrypt, off the event loop; started on the first use, so that an exporter
+  // without basic authentication runs one thread.
+  std::once_flag auth_pool_started;
+  std::unique_ptr<boost::asio::thread_pool> auth_pool;
+  boost::asio::any_io_executor auth_executor() {
+    std::call_once(auth_pool_started,
+                   [this] { auth_pool = std::make_unique<boost::asio::thread_pool>(options.auth_threads); });
+    return auth_pool->get_executor();
+  }
   History history;
   Agent agent{options.agent_concurrency};
   bool agent_started = false;
@@ -170,7 +178,9 @@ void App::start_agent(const boost::asio::any_io_executor& executor) {
 
 void App::stop_agent() { state_->agent.stop(); }
 
-void App::join_workers() { state_->auth_pool.join(); }
+void App::join_workers() {
+  if (state_->auth_pool) state_->auth_pool->join();
+}
 
 std::shared_ptr<const config::Config> App::config() const {
   std::lock_guard lock(state_->config_mutex);
@@ -195,7 +205,7 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   if (basic_auth) {
     std::string header = authorization == request.headers.end() ? "" : authorization->second;
     std::string source = request.remote_address;
-    boost::asio::any_io_executor pool = state_->auth_pool.get_executor();
+    boost::asio::any_io_executor pool = state_->auth_executor();
     verdict = co_await basic_auth->check(header, source, pool);
   }
   if (verdict == BasicAuth::Verdict::denied) {
