@@ -7,8 +7,8 @@
 // A probe is therefore identified by (job, instance, target_name, module) (_config.probeLabels);
 // a label that is absent is empty on both sides of a match, so `on (job, instance, target_name,
 // module)` works in both modes. Nothing is aggregated away except the `ip` of an MX host
-// (certificate alerts) so the labels you add
-// (env, team, ...) stay on the alerts.
+// (certificate alerts) and the `status` of the probe_smtp_health state set (SMTPUnhealthy,
+// SMTPDegraded), so the labels you add (env, team, ...) stay on the alerts.
 //
 // probe_success and probe_ssl_* have blackbox_exporter's names. To leave blackbox_exporter's own
 // probes alone, the alerts on those metrics keep only the series of a probe that also reported
@@ -109,11 +109,12 @@ local util = import '../lib/util.libsonnet';
             'The SMTP probe of %s%s has failed for %s (probe_success = {{ $value }}){{ range printf "probe_smtp_failure_info{job=%%q,instance=%%q,target_name=%%q,module=%%q}" $labels.job $labels.instance $labels.target_name $labels.module | query }}, at stage {{ .Labels.stage }} with reason {{ .Labels.reason }}{{ end }}.' % [who, withModule, during('SMTPProbeFailing')],
           ),
           // Unhealthy while the probe passes: for a failing probe, SMTPProbeFailing fires instead.
+          // `max without (status)`: the state set's status label says nothing the alert name does not.
           alert(
             'SMTPUnhealthy',
             'critical',
             |||
-              %s == 1
+              max without (status) (%s) == 1
               unless on (%s)
                 %s == 0
             ||| % [m('probe_smtp_health', 'status="unhealthy"'), on, m('probe_success')],
@@ -124,7 +125,7 @@ local util = import '../lib/util.libsonnet';
             'SMTPDegraded',
             'warning',
             |||
-              %s == 1
+              max without (status) (%s) == 1
               unless on (%s)
                 %s == 0
             ||| % [m('probe_smtp_health', 'status="degraded"'), on, m('probe_success')],
