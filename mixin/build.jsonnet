@@ -12,8 +12,34 @@ function(mixin=import 'mixin.libsonnet')
       #   promtool check rules alerts/smtp_exporter.rules.yml
       #   promtool test rules alerts/tests/*.yml
       # What each expression covers, and how the alerts overlap: mixin/alerts/alerts.libsonnet.
-      # Runbooks: docs/runbooks/<AlertName>.md. Alertmanager: README.md#alertmanager.
+      # Runbooks: docs/runbooks/<AlertName>.md. Alertmanager inhibit rules: docs/examples/alertmanager.yml.
     ||| % generated + yaml(mixin.prometheusAlerts),
+
+    'docs/examples/alertmanager.yml': |||
+      # Alertmanager example for smtp_exporter's alerts. %s
+      #
+      # The inhibit_rules resolve the overlaps of the alerts (mixin/alerts/alerts.libsonnet): copy them
+      # into your alertmanager.yml. The route and receivers are placeholders. Check with
+      #   amtool check-config docs/examples/alertmanager.yml
+      # Labels missing on both alerts count as equal, so the rules work for /probe jobs and agents.
+    ||| % generated + yaml({
+      global: {
+        smtp_smarthost: 'mail.example.com:587',
+        smtp_from: 'alertmanager@example.com',
+      },
+      route: {
+        receiver: 'mail-team',
+        group_by: ['alertname', 'job', 'instance', 'target_name'],
+        routes: [
+          { matchers: ['severity = critical'], receiver: 'mail-oncall' },
+        ],
+      },
+      receivers: [
+        { name: 'mail-team', email_configs: [{ to: 'mail-team@example.com' }] },
+        { name: 'mail-oncall', webhook_configs: [{ url: 'http://127.0.0.1:5001/page' }] },
+      ],
+      inhibit_rules: mixin.alertmanagerInhibitRules,
+    }),
   } + {
     ['dashboards/' + name]: std.manifestJsonEx(mixin.grafanaDashboards[name], '  ') + '\n'
     for name in std.objectFields(mixin.grafanaDashboards)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the shipped alerting rules, dashboards and Alertmanager example from the jsonnet mixin
 # in mixin/ (Debian package jsonnet; no downloaded libraries):
-#   alerts/smtp_exporter.rules.yml, dashboards/*.json
+#   alerts/smtp_exporter.rules.yml, dashboards/*.json, docs/examples/alertmanager.yml
 #
 #   scripts/mixin.sh                 write them into the repository
 #   scripts/mixin.sh --check         exit 1, with a diff, when a committed file differs from the
