@@ -49,7 +49,7 @@ local util = import '../lib/util.libsonnet';
         summary: summary,
         description: description,
         runbook_url: c.runbookURLPattern % name,
-        dashboard_url: '%s/d/%s/%s?var-instance={{ $labels.instance }}' % [
+        dashboard_url: '%s/d/%s/%s?var-instance={{ $labels.instance }}{{ with $labels.target_name }}&var-target_name={{ . }}{{ end }}' % [
           c.grafanaUrl,
           c.dashboardUIDs['smtp-exporter-target.json'],
           c.dashboardUIDs['smtp-exporter-target.json'],

@@ -19,6 +19,10 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
   // An instant query shown as time series data (piechart, stat of the current value).
   i(expr, legend='__auto'):: self.q(expr, legend) + { range: false, instant: true },
 
+  // expr with a label `target`: target_name for agent series, else instance (the /probe target).
+  // For tables that group by target (a legend would use lib.split instead).
+  withTarget(expr):: 'label_replace(label_replace(%s, "target", "$1", "instance", "(.*)"), "target", "$1", "target_name", "(.+)")' % expr,
+
   // The same query twice: refId A for /probe series (no target_name; `instance` is the SMTP
   // target), B for agent series (target_name set; `instance` is the exporter). Each legend then
   // uses only labels its series have. `expr` is a format string with %(s)s for the selector.

@@ -8,10 +8,23 @@ local lib = import 'lib.libsonnet';
       local c = $._config;
       // The probe selector of every panel; %(s)s in the queries below.
       local pfx = util.matcherPrefix([c.probeSelector]);
-      local s = pfx + 'job=~"$job", instance=~"$instance", module=~"$module"';
+      local s = pfx + 'job=~"$job", instance=~"$instance", target_name=~"$target_name", module=~"$module"';
       // The jobs that scrape the exporter's own /metrics; %(e)s.
       local e = 'job=~"$exporter_job"';
       local f(expr) = expr % { s: s, e: e };
+      // Links to the drill-down. In tables, the instance column opens the /probe target (for an agent:
+      // all its targets) and the target_name column (agent rows) one agent target; in the state
+      // timelines, refId A holds /probe series and refId B agent series (lib.split).
+      local targetUid = c.dashboardUIDs['smtp-exporter-target.json'];
+      local drill = '/d/%s/%s?' % [targetUid, targetUid];
+      local keep = '&${datasource:queryparam}&${__url_time_range}';
+      local linkOverride(field, title, url) = { matcher: { id: field[0], options: field[1] }, properties: [{ id: 'links', value: [{ title: title, url: drill + url + keep }] }] };
+      local instanceLink = linkOverride(['byName', 'instance'], 'Open the target dashboard for ${__data.fields.instance}', 'var-instance=${__data.fields.instance}');
+      local targetNameLink = linkOverride(['byName', 'target_name'], 'Open the target dashboard for ${__data.fields.target_name}', 'var-instance=${__data.fields.instance}&var-target_name=${__value.raw}');
+      local probeSeriesLink = { title: 'Open the target dashboard for ${__field.labels.instance}', url: drill + 'var-instance=${__field.labels.instance}' + keep };
+      local agentSeriesLink = linkOverride(['byFrameRefID', 'B'], 'Open the target dashboard for ${__field.labels.target_name}', 'var-instance=${__field.labels.instance}&var-target_name=${__field.labels.target_name}');
+      local timeline(title, w, h, description, targets) =
+        lib.stateTimeline(title, w, h, description, targets) + { fieldConfig+: { overrides+: [agentSeriesLink] } };
       lib.dashboard(c, 'smtp-exporter-overview.json', 'Overview', "SMTP servers probed by smtp_exporter: status, latency, phases, certificates, mail domains, failures, AUTH/send results, and the exporter's own health. Click an instance for its drill-down.", ['heatmap', 'piechart', 'stat', 'state-timeline', 'table', 'timeseries'], [
         {
           title: 'SMTP dashboards',
@@ -29,7 +42,8 @@ local lib = import 'lib.libsonnet';
         lib.datasourceVariable,
         lib.queryVariable('job', 'Job', 'label_values(probe_success%s, job)' % util.selector([c.probeSelector])),
         lib.queryVariable('module', 'Module', 'label_values(probe_success{%sjob=~"$job"}, module)' % pfx),
-        lib.queryVariable('instance', 'Target', 'label_values(probe_success{%sjob=~"$job", module=~"$module"}, instance)' % pfx),
+        lib.queryVariable('instance', 'Target or agent', 'label_values(probe_success{%sjob=~"$job", module=~"$module"}, instance)' % pfx),
+        lib.queryVariable('target_name', 'Agent target', 'label_values(probe_success{%sjob=~"$job", instance=~"$instance"}, target_name)' % pfx),
         lib.queryVariable('exporter_job', 'Exporter job', 'label_values(smtp_exporter_build_info, job)'),
       ], [
         lib.row('Status', [
@@ -102,23 +116,8 @@ local lib = import 'lib.libsonnet';
             },
           ] } } }, options+: { colorMode: 'background' } },
           lib.table('Targets', 24, 9, 'One row per target: last result, health, durations, certificate and availability over the time range. Click an instance to open its drill-down dashboard.', [lib.t(f('probe_success{%(s)s}')), lib.t(f('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}')), lib.t(f('probe_duration_seconds{%(s)s}')), lib.t(f('probe_smtp_banner_latency_seconds{%(s)s}')), lib.t(f('probe_smtp_tls_days_to_expiry{%(s)s}')), lib.t(f('avg_over_time(probe_success{%(s)s}[$__range])'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -323,19 +322,20 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  job: 1,
-                  module: 2,
-                  'Value #A': 3,
-                  'Value #B': 4,
-                  'Value #C': 5,
-                  'Value #D': 6,
-                  'Value #E': 7,
-                  'Value #F': 8,
+                  target_name: 1,
+                  job: 2,
+                  module: 3,
+                  'Value #A': 4,
+                  'Value #B': 5,
+                  'Value #C': 6,
+                  'Value #D': 7,
+                  'Value #E': 8,
+                  'Value #F': 9,
                 },
               },
             },
           ] },
-          lib.stateTimeline('Probe status over time', 12, 9, "probe_success per target (UP/DOWN). Click a row to open the target's drill-down dashboard.", [lib.q(f('probe_success{%(s)s}'), '{{instance}} ({{job}}, {{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          timeline('Probe status over time', 12, 9, "probe_success per target (UP/DOWN). Click a row to open the target's drill-down dashboard.", lib.split('probe_success{%(s)s}', s, '{{instance}} ({{job}}, {{module}})', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -360,12 +360,7 @@ local lib = import 'lib.libsonnet';
               color: 'green',
               value: 1,
             },
-          ] }, links: [
-            {
-              title: 'Open the target dashboard for ${__field.labels.instance}',
-              url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__field.labels.instance}&${datasource:queryparam}&${__url_time_range}',
-            },
-          ], color: {
+          ] }, links: [probeSeriesLink], color: {
             mode: 'thresholds',
           } } }, options+: { showValue: 'never', mergeValues: true, alignValue: 'left', rowHeight: 0.9, legend: {
             showLegend: false,
@@ -375,7 +370,7 @@ local lib = import 'lib.libsonnet';
             mode: 'single',
             sort: 'none',
           } } },
-          lib.stateTimeline('Health over time', 12, 9, 'probe_smtp_health per target: the state set healthy / degraded / unhealthy the exporter computes on every probe.', [lib.q(f('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}'), '{{instance}} ({{job}}, {{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          timeline('Health over time', 12, 9, 'probe_smtp_health per target: the state set healthy / degraded / unhealthy the exporter computes on every probe.', lib.split('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}', s, '{{instance}} ({{job}}, {{module}})', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -409,12 +404,7 @@ local lib = import 'lib.libsonnet';
               color: 'red',
               value: 2,
             },
-          ] }, links: [
-            {
-              title: 'Open the target dashboard for ${__field.labels.instance}',
-              url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__field.labels.instance}&${datasource:queryparam}&${__url_time_range}',
-            },
-          ], color: {
+          ] }, links: [probeSeriesLink], color: {
             mode: 'thresholds',
           } } }, options+: { showValue: 'never', mergeValues: true, alignValue: 'left', rowHeight: 0.9, legend: {
             showLegend: false,
@@ -426,7 +416,7 @@ local lib = import 'lib.libsonnet';
           } } },
         ]),
         lib.row('Latency', [
-          lib.timeseries('Banner latency', 12, 8, 'Time from the TCP connection (implicit TLS: the end of the handshake) to the complete greeting (probe_smtp_banner_latency_seconds).', [lib.q(f('probe_smtp_banner_latency_seconds{%(s)s}'), '{{instance}} ({{module}})')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('Banner latency', 12, 8, 'Time from the TCP connection (implicit TLS: the end of the handshake) to the complete greeting (probe_smtp_banner_latency_seconds).', lib.split('probe_smtp_banner_latency_seconds{%(s)s}', s, '{{instance}} ({{module}})', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -440,7 +430,7 @@ local lib = import 'lib.libsonnet';
             'lastNotNull',
             'max',
           ] } } },
-          lib.heatmap('Banner latency distribution', 12, 8, "All selected targets' greeting latencies, bucketed by Grafana (the metric is a gauge; the heatmap calculates the buckets).", [lib.q(f('probe_smtp_banner_latency_seconds{%(s)s}'), '{{instance}}')]) + { fieldConfig+: { defaults+: { unit: 's' } }, options+: { calculate: true, calculation: {
+          lib.heatmap('Banner latency distribution', 12, 8, "All selected targets' greeting latencies, bucketed by Grafana (the metric is a gauge; the heatmap calculates the buckets).", lib.split('probe_smtp_banner_latency_seconds{%(s)s}', s, '{{instance}}', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { unit: 's' } }, options+: { calculate: true, calculation: {
             yBuckets: {
               mode: 'count',
               value: '20',
@@ -474,7 +464,7 @@ local lib = import 'lib.libsonnet';
           }, cellValues: {
             unit: 'short',
           } } },
-          lib.timeseries('Probe duration', 12, 8, 'Whole probe, QUIT included (probe_duration_seconds), against the deadline it had (probe_timeout_seconds, dashed).', [lib.q(f('probe_duration_seconds{%(s)s}'), '{{instance}} ({{module}})'), lib.q(f('max(probe_timeout_seconds{%(s)s})'), 'deadline')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('Probe duration', 12, 8, 'Whole probe, QUIT included (probe_duration_seconds), against the deadline it had (probe_timeout_seconds, dashed).', lib.split('probe_duration_seconds{%(s)s}', s, '{{instance}} ({{module}})', '{{target_name}} (agent {{instance}})') + [lib.q(f('max(probe_timeout_seconds{%(s)s})'), 'deadline')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -499,63 +489,18 @@ local lib = import 'lib.libsonnet';
               group: 'A',
             },
           } } } },
-          lib.table('Phase breakdown per target', 24, 8, 'Last probe of each target: seconds spent in each phase (probe_smtp_duration_seconds).', [lib.t(f('sum by (instance, phase) (probe_smtp_duration_seconds{%(s)s})'))]) + { fieldConfig+: { defaults+: { unit: 's' }, overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
-          ] }, transformations: [
-            {
-              id: 'groupingToMatrix',
-              options: {
-                columnField: 'phase',
-                rowField: 'instance',
-                valueField: 'Value',
-              },
-            },
-            {
-              id: 'organize',
-              options: {
-                excludeByName: {},
-                renameByName: {
-                  'instance\\phase': 'instance',
-                },
-              },
-            },
-          ] },
+          lib.table('Phase breakdown per target', 24, 8, 'Last probe of each target: seconds spent in each phase (probe_smtp_duration_seconds). A target is the /probe target (instance) or, for an agent, its target_name.', [lib.t(f('sum by (target, phase) (%s)' % lib.withTarget('probe_smtp_duration_seconds{%(s)s}')))]) + {
+            fieldConfig+: { defaults+: { unit: 's' } },
+            transformations: [
+              { id: 'groupingToMatrix', options: { columnField: 'phase', rowField: 'target', valueField: 'Value' } },
+              { id: 'organize', options: { excludeByName: {}, renameByName: { 'target\\phase': 'target' } } },
+            ],
+          },
         ]),
         lib.row('Certificates and TLS', [
           lib.table('Certificate expiry per target (days)', 12, 8, 'Days until the leaf certificate presented by each target expires (probe_smtp_tls_days_to_expiry), soonest first; negative once expired.', [lib.t(f('probe_smtp_tls_days_to_expiry{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -616,9 +561,10 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  job: 1,
-                  module: 2,
-                  Value: 3,
+                  target_name: 1,
+                  job: 2,
+                  module: 3,
+                  Value: 4,
                 },
               },
             },
@@ -636,23 +582,8 @@ local lib = import 'lib.libsonnet';
             },
           ] },
           lib.table('Certificate expiry per MX host (days)', 12, 8, 'Mail domains: days until the earliest certificate presented by each MX host address expires (probe_smtp_mx_host_ssl_earliest_cert_expiry), soonest first.', [lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -712,11 +643,12 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  mx: 1,
-                  ip: 2,
-                  job: 3,
-                  module: 4,
-                  Value: 5,
+                  target_name: 1,
+                  mx: 2,
+                  ip: 3,
+                  job: 4,
+                  module: 5,
+                  Value: 6,
                 },
               },
             },
@@ -782,24 +714,9 @@ local lib = import 'lib.libsonnet';
           ] } } }, options+: { colorMode: 'background' } },
         ]),
         lib.row('Mail domains (MX)', [
-          lib.table('Mail domains', 12, 8, 'Targets probed as mail domains: MX records, MX hosts reachable over TCP, null MX and implicit MX (probe_smtp_mx_*).', [lib.t(f('probe_smtp_mx_records{%(s)s}')), lib.t(f('probe_smtp_mx_reachable{%(s)s}')), lib.t(f('probe_smtp_mx_null{%(s)s}')), lib.t(f('probe_smtp_mx_implicit{%(s)s}')), lib.t(f('probe_success{%(s)s} and on (job, instance, module) probe_smtp_mx_records{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+          lib.table('Mail domains', 12, 8, 'Targets probed as mail domains: MX records, MX hosts reachable over TCP, null MX and implicit MX (probe_smtp_mx_*).', [lib.t(f('probe_smtp_mx_records{%(s)s}')), lib.t(f('probe_smtp_mx_reachable{%(s)s}')), lib.t(f('probe_smtp_mx_null{%(s)s}')), lib.t(f('probe_smtp_mx_implicit{%(s)s}')), lib.t(f('probe_success{%(s)s} and on (job, instance, target_name, module) probe_smtp_mx_records{%(s)s}'))]) + { fieldConfig+: { overrides: [
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -919,35 +836,21 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  job: 1,
-                  module: 2,
-                  'Value #E': 3,
-                  'Value #A': 4,
-                  'Value #B': 5,
-                  'Value #C': 6,
-                  'Value #D': 7,
+                  target_name: 1,
+                  job: 2,
+                  module: 3,
+                  'Value #E': 4,
+                  'Value #A': 5,
+                  'Value #B': 6,
+                  'Value #C': 7,
+                  'Value #D': 8,
                 },
               },
             },
           ] },
           lib.table('MX host results', 12, 8, 'Every address of every MX host: whether the conversation with it succeeded (probe_smtp_mx_host_success), even when the domain as a whole passes.', [lib.t(f('probe_smtp_mx_host_success{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -1000,16 +903,17 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  mx: 1,
-                  ip: 2,
-                  Value: 3,
-                  job: 4,
-                  module: 5,
+                  target_name: 1,
+                  mx: 2,
+                  ip: 3,
+                  Value: 4,
+                  job: 5,
+                  module: 6,
                 },
               },
             },
           ] },
-          lib.timeseries('MX host banner latency', 12, 8, 'Greeting latency of each MX host address (probe_smtp_mx_host_banner_latency_seconds).', [lib.q(f('probe_smtp_mx_host_banner_latency_seconds{%(s)s}'), '{{instance}} {{mx}} {{ip}}')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('MX host banner latency', 12, 8, 'Greeting latency of each MX host address (probe_smtp_mx_host_banner_latency_seconds).', lib.split('probe_smtp_mx_host_banner_latency_seconds{%(s)s}', s, '{{instance}} {{mx}} {{ip}}', '{{target_name}} (agent {{instance}}) {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -1021,23 +925,8 @@ local lib = import 'lib.libsonnet';
             },
           } } } },
           lib.table('MX host failures', 12, 8, 'Why MX host addresses fail (probe_smtp_mx_host_failure_info): a broken backup MX shows here while the domain still passes.', [lib.t(f('probe_smtp_mx_host_failure_info{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
           ] }, transformations: [
             {
               id: 'organize',
@@ -1050,12 +939,13 @@ local lib = import 'lib.libsonnet';
                 renameByName: {},
                 indexByName: {
                   instance: 0,
-                  mx: 1,
-                  ip: 2,
-                  stage: 3,
-                  reason: 4,
-                  job: 5,
-                  module: 6,
+                  target_name: 1,
+                  mx: 2,
+                  ip: 3,
+                  stage: 4,
+                  reason: 5,
+                  job: 6,
+                  module: 7,
                 },
               },
             },
@@ -1078,31 +968,17 @@ local lib = import 'lib.libsonnet';
                   Value: 'Targets',
                 },
                 indexByName: {
-                  stage: 0,
-                  reason: 1,
-                  Value: 2,
+                  target_name: 0,
+                  stage: 1,
+                  reason: 2,
+                  Value: 3,
                 },
               },
             },
           ] },
           lib.table('Failing targets', 16, 8, 'Each failing target with the stage and reason of its last probe. Click an instance to open its drill-down dashboard.', [lib.t(f('probe_smtp_failure_info{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
           ] }, transformations: [
             {
               id: 'organize',
@@ -1115,10 +991,11 @@ local lib = import 'lib.libsonnet';
                 renameByName: {},
                 indexByName: {
                   instance: 0,
-                  job: 1,
-                  module: 2,
-                  stage: 3,
-                  reason: 4,
+                  target_name: 1,
+                  job: 2,
+                  module: 3,
+                  stage: 4,
+                  reason: 5,
                 },
               },
             },
@@ -1136,24 +1013,9 @@ local lib = import 'lib.libsonnet';
           } } } },
         ]),
         lib.row('Authentication and test messages', [
-          lib.table('AUTH and test message results', 12, 8, 'Modules with [auth] and/or [send]: whether AUTH got 235 (probe_smtp_auth_success), the conversations run (probe_smtp_attempts, > 1 after 4xx retries) and the probe result.', [lib.t(f('probe_smtp_auth_success{%(s)s}')), lib.t(f('probe_smtp_attempts{%(s)s}')), lib.t(f('probe_success{%(s)s} and on (job, instance, module) probe_smtp_attempts{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+          lib.table('AUTH and test message results', 12, 8, 'Modules with [auth] and/or [send]: whether AUTH got 235 (probe_smtp_auth_success), the conversations run (probe_smtp_attempts, > 1 after 4xx retries) and the probe result.', [lib.t(f('probe_smtp_auth_success{%(s)s}')), lib.t(f('probe_smtp_attempts{%(s)s}')), lib.t(f('probe_success{%(s)s} and on (job, instance, target_name, module) probe_smtp_attempts{%(s)s}'))]) + { fieldConfig+: { overrides: [
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -1241,33 +1103,19 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  job: 1,
-                  module: 2,
-                  'Value #C': 3,
-                  'Value #A': 4,
-                  'Value #B': 5,
+                  target_name: 1,
+                  job: 2,
+                  module: 3,
+                  'Value #C': 4,
+                  'Value #A': 5,
+                  'Value #B': 6,
                 },
               },
             },
           ] },
           lib.table('RCPT replies', 12, 8, 'Reply code to RCPT TO per recipient (probe_smtp_rcpt_status_code) for modules that send a test message.', [lib.t(f('probe_smtp_rcpt_status_code{%(s)s}'))]) + { fieldConfig+: { overrides: [
-            {
-              matcher: {
-                id: 'byName',
-                options: 'instance',
-              },
-              properties: [
-                {
-                  id: 'links',
-                  value: [
-                    {
-                      title: 'Open the target dashboard for ${__data.fields.instance}',
-                      url: '/d/smtp-exporter-target/smtp-exporter-target?var-instance=${__data.fields.instance}&${datasource:queryparam}&${__url_time_range}',
-                    },
-                  ],
-                },
-              ],
-            },
+            instanceLink,
+            targetNameLink,
             {
               matcher: {
                 id: 'byName',
@@ -1315,15 +1163,16 @@ local lib = import 'lib.libsonnet';
                 },
                 indexByName: {
                   instance: 0,
-                  recipient: 1,
-                  Value: 2,
-                  job: 3,
-                  module: 4,
+                  target_name: 1,
+                  recipient: 2,
+                  Value: 3,
+                  job: 4,
+                  module: 5,
                 },
               },
             },
           ] },
-          lib.timeseries('AUTH success over time', 12, 7, 'probe_smtp_auth_success per target (1: AUTH got 235).', [lib.q(f('probe_smtp_auth_success{%(s)s}'), '{{instance}} ({{module}})')]) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
+          lib.timeseries('AUTH success over time', 12, 7, 'probe_smtp_auth_success per target (1: AUTH got 235).', lib.split('probe_smtp_auth_success{%(s)s}', s, '{{instance}} ({{module}})', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -1334,7 +1183,7 @@ local lib = import 'lib.libsonnet';
               group: 'A',
             },
           } } } },
-          lib.timeseries('Conversations per probe', 12, 7, 'probe_smtp_attempts: more than 1 when 4xx replies were retried (greylisting, rate limits).', [lib.q(f('probe_smtp_attempts{%(s)s}'), '{{instance}} ({{module}})')]) + { fieldConfig+: { defaults+: { min: 0, custom: {
+          lib.timeseries('Conversations per probe', 12, 7, 'probe_smtp_attempts: more than 1 when 4xx replies were retried (greylisting, rate limits).', lib.split('probe_smtp_attempts{%(s)s}', s, '{{instance}} ({{module}})', '{{target_name}} (agent {{instance}})')) + { fieldConfig+: { defaults+: { min: 0, custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,

@@ -8,7 +8,7 @@ local lib = import 'lib.libsonnet';
       local c = $._config;
       // The probe selector of every panel; %(s)s in the queries below.
       local pfx = util.matcherPrefix([c.probeSelector]);
-      local s = pfx + 'job=~"$job", instance="$instance", module=~"$module"';
+      local s = pfx + 'job=~"$job", instance="$instance", target_name=~"$target_name", module=~"$module"';
       local e = '';
       local f(expr) = expr % { s: s, e: e };
       lib.dashboard(c, 'smtp-exporter-target.json', 'Target', 'Everything smtp_exporter reports about one target: status, health, phases, SMTP session, TLS and certificate, AUTH and test message, MX set.', ['stat', 'state-timeline', 'table', 'timeseries'], [
@@ -27,11 +27,12 @@ local lib = import 'lib.libsonnet';
       ], [
         lib.datasourceVariable,
         lib.queryVariable('job', 'Job', 'label_values(probe_success%s, job)' % util.selector([c.probeSelector])),
-        lib.queryVariable('instance', 'Target', 'label_values(probe_success{%sjob=~"$job"}, instance)' % pfx, multi=false, includeAll=false),
+        lib.queryVariable('instance', 'Target or agent', 'label_values(probe_success{%sjob=~"$job"}, instance)' % pfx, multi=false, includeAll=false),
+        lib.queryVariable('target_name', 'Agent target', 'label_values(probe_success{%sjob=~"$job", instance="$instance"}, target_name)' % pfx),
         lib.queryVariable('module', 'Module', 'label_values(probe_success{%sjob=~"$job", instance="$instance"}, module)' % pfx),
       ], [
         lib.row('Status', [
-          lib.stat('Status', 4, 5, 'probe_success of the last probe, per job/module probing this target.', [lib.q(f('probe_success{%(s)s}'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('Status', 4, 5, 'probe_success of the last probe, per job/module probing this target.', lib.split('probe_success{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -57,7 +58,7 @@ local lib = import 'lib.libsonnet';
               value: 1,
             },
           ] } } }, options+: { colorMode: 'background' } },
-          lib.stat('Health', 4, 5, 'probe_smtp_health: healthy, degraded or unhealthy.', [lib.q(f('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('Health', 4, 5, 'probe_smtp_health: healthy, degraded or unhealthy.', lib.split('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -92,7 +93,7 @@ local lib = import 'lib.libsonnet';
               value: 2,
             },
           ] } } }, options+: { colorMode: 'background' } },
-          lib.stat('Availability', 4, 5, "Share of successful probes over the dashboard's time range.", [lib.q(f('avg_over_time(probe_success{%(s)s}[$__range])'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { unit: 'percentunit', decimals: 2, thresholds+: { steps: [
+          lib.stat('Availability', 4, 5, "Share of successful probes over the dashboard's time range.", lib.split('avg_over_time(probe_success{%(s)s}[$__range])', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'percentunit', decimals: 2, thresholds+: { steps: [
             {
               color: 'red',
               value: null,
@@ -106,7 +107,7 @@ local lib = import 'lib.libsonnet';
               value: 0.99,
             },
           ] } } } },
-          lib.stat('Greeting code', 4, 5, 'probe_smtp_banner_code: code of the server greeting (220 expected).', [lib.q(f('probe_smtp_banner_code{%(s)s}'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('Greeting code', 4, 5, 'probe_smtp_banner_code: code of the server greeting (220 expected).', lib.split('probe_smtp_banner_code{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'green',
               value: null,
@@ -120,7 +121,7 @@ local lib = import 'lib.libsonnet';
               value: 500,
             },
           ] } } } },
-          lib.stat('Last reply code', 4, 5, 'probe_smtp_status_code: code of the last reply before QUIT.', [lib.q(f('probe_smtp_status_code{%(s)s}'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('Last reply code', 4, 5, 'probe_smtp_status_code: code of the last reply before QUIT.', lib.split('probe_smtp_status_code{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'green',
               value: null,
@@ -134,7 +135,7 @@ local lib = import 'lib.libsonnet';
               value: 500,
             },
           ] } } } },
-          lib.stat('IP protocol', 4, 5, 'probe_ip_protocol: 4 or 6, 0 when no address was chosen (mail domains).', [lib.q(f('probe_ip_protocol{%(s)s}'), '{{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('IP protocol', 4, 5, 'probe_ip_protocol: 4 or 6, 0 when no address was chosen (mail domains).', lib.split('probe_ip_protocol{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -158,7 +159,7 @@ local lib = import 'lib.libsonnet';
               value: null,
             },
           ] } } } },
-          lib.stateTimeline('Status and health over time', 12, 7, 'probe_success and probe_smtp_health.', [lib.q(f('probe_success{%(s)s}'), 'up {{job}} ({{module}})'), lib.q(f('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}'), 'health {{job}} ({{module}})')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stateTimeline('Status and health over time', 12, 7, 'probe_success and probe_smtp_health.', lib.split('probe_success{%(s)s}', s, 'up {{job}} ({{module}})', 'up {{target_name}}') + lib.split('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}', s, 'health {{job}} ({{module}})', 'health {{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -259,15 +260,16 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  job: 0,
-                  module: 1,
-                  stage: 2,
-                  reason: 3,
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  stage: 3,
+                  reason: 4,
                 },
               },
             },
           ] },
-          lib.timeseries('Failures over time', 24, 6, 'probe_smtp_failure_info by stage and reason.', [lib.q(f('probe_smtp_failure_info{%(s)s}'), '{{stage}}/{{reason}} ({{module}})')]) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
+          lib.timeseries('Failures over time', 24, 6, 'probe_smtp_failure_info by stage and reason.', lib.split('probe_smtp_failure_info{%(s)s}', s, '{{stage}}/{{reason}} ({{module}})', '{{stage}}/{{reason}} ({{target_name}})')) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
             drawStyle: 'bars',
             lineWidth: 1,
             fillOpacity: 10,
@@ -280,7 +282,7 @@ local lib = import 'lib.libsonnet';
           } } } },
         ]),
         lib.row('Timing', [
-          lib.timeseries('Time per phase', 12, 8, 'probe_smtp_duration_seconds, stacked by phase.', [lib.q(f('probe_smtp_duration_seconds{%(s)s}'), '{{phase}} ({{module}})')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('Time per phase', 12, 8, 'probe_smtp_duration_seconds, stacked by phase.', lib.split('probe_smtp_duration_seconds{%(s)s}', s, '{{phase}} ({{module}})', '{{phase}} ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 30,
@@ -294,7 +296,7 @@ local lib = import 'lib.libsonnet';
             'lastNotNull',
             'max',
           ] } } },
-          lib.timeseries('Probe duration and deadline', 12, 8, 'probe_duration_seconds against probe_timeout_seconds.', [lib.q(f('probe_duration_seconds{%(s)s}'), 'duration ({{module}})'), lib.q(f('probe_timeout_seconds{%(s)s}'), 'deadline ({{module}})')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('Probe duration and deadline', 12, 8, 'probe_duration_seconds against probe_timeout_seconds.', lib.split('probe_duration_seconds{%(s)s}', s, 'duration ({{module}})', 'duration ({{target_name}})') + lib.split('probe_timeout_seconds{%(s)s}', s, 'deadline ({{module}})', 'deadline ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -305,7 +307,7 @@ local lib = import 'lib.libsonnet';
               group: 'A',
             },
           } } } },
-          lib.timeseries('Banner latency', 12, 7, 'probe_smtp_banner_latency_seconds.', [lib.q(f('probe_smtp_banner_latency_seconds{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('Banner latency', 12, 7, 'probe_smtp_banner_latency_seconds.', lib.split('probe_smtp_banner_latency_seconds{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -316,7 +318,7 @@ local lib = import 'lib.libsonnet';
               group: 'A',
             },
           } } } },
-          lib.timeseries('DNS lookup time', 12, 7, 'probe_dns_lookup_time_seconds (MX and address lookups).', [lib.q(f('probe_dns_lookup_time_seconds{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('DNS lookup time', 12, 7, 'probe_dns_lookup_time_seconds (MX and address lookups).', lib.split('probe_dns_lookup_time_seconds{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -346,9 +348,10 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  extension: 0,
-                  job: 1,
-                  module: 2,
+                  target_name: 0,
+                  extension: 1,
+                  job: 2,
+                  module: 3,
                 },
               },
             },
@@ -365,20 +368,21 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  mechanism: 0,
-                  job: 1,
-                  module: 2,
+                  target_name: 0,
+                  mechanism: 1,
+                  job: 2,
+                  module: 3,
                 },
               },
             },
           ] },
-          lib.stat('SIZE limit', 4, 4, 'probe_smtp_size_limit_bytes (0: no fixed limit).', [lib.q(f('probe_smtp_size_limit_bytes{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { unit: 'bytes', thresholds+: { steps: [
+          lib.stat('SIZE limit', 4, 4, 'probe_smtp_size_limit_bytes (0: no fixed limit).', lib.split('probe_smtp_size_limit_bytes{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'bytes', thresholds+: { steps: [
             {
               color: 'blue',
               value: null,
             },
           ] } } } },
-          lib.stat('HELO fallback', 4, 4, 'probe_smtp_helo_fallback: 1 when EHLO was rejected and HELO used.', [lib.q(f('probe_smtp_helo_fallback{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('HELO fallback', 4, 4, 'probe_smtp_helo_fallback: 1 when EHLO was rejected and HELO used.', lib.split('probe_smtp_helo_fallback{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -395,7 +399,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } } },
-          lib.stat('STARTTLS offered', 4, 4, 'probe_smtp_starttls_offered (EHLO before TLS).', [lib.q(f('probe_smtp_starttls_offered{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('STARTTLS offered', 4, 4, 'probe_smtp_starttls_offered (EHLO before TLS).', lib.split('probe_smtp_starttls_offered{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -412,7 +416,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } } },
-          lib.stat('AUTH before TLS', 4, 4, 'probe_smtp_auth_before_tls: AUTH advertised on the unencrypted connection.', [lib.q(f('probe_smtp_auth_before_tls{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('AUTH before TLS', 4, 4, 'probe_smtp_auth_before_tls: AUTH advertised on the unencrypted connection.', lib.split('probe_smtp_auth_before_tls{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -431,7 +435,7 @@ local lib = import 'lib.libsonnet';
           ] } } },
         ]),
         lib.row('TLS and certificate', [
-          lib.stat('TLS established', 4, 5, 'probe_smtp_tls_established.', [lib.q(f('probe_smtp_tls_established{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('TLS established', 4, 5, 'probe_smtp_tls_established.', lib.split('probe_smtp_tls_established{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -448,7 +452,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } } },
-          lib.stat('Certificate verified', 4, 5, 'probe_smtp_tls_verified: chain, dates and name.', [lib.q(f('probe_smtp_tls_verified{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('Certificate verified', 4, 5, 'probe_smtp_tls_verified: chain, dates and name.', lib.split('probe_smtp_tls_verified{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -465,7 +469,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } }, options+: { colorMode: 'background' } },
-          lib.stat('Certificate days left', 4, 5, 'probe_smtp_tls_days_to_expiry (leaf).', [lib.q(f('probe_smtp_tls_days_to_expiry{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { unit: 'd', decimals: 1, thresholds+: { steps: [
+          lib.stat('Certificate days left', 4, 5, 'probe_smtp_tls_days_to_expiry (leaf).', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'd', decimals: 1, thresholds+: { steps: [
             {
               color: 'red',
               value: null,
@@ -483,7 +487,7 @@ local lib = import 'lib.libsonnet';
               value: 30,
             },
           ] } } }, options+: { colorMode: 'background' } },
-          lib.stat('Chain expires', 8, 5, 'probe_ssl_earliest_cert_expiry (presented chain) and probe_ssl_last_chain_expiry_timestamp_seconds (verified chain up to the root).', [lib.q(f('probe_ssl_earliest_cert_expiry{%(s)s} * 1000'), 'presented ({{module}})'), lib.q(f('probe_ssl_last_chain_expiry_timestamp_seconds{%(s)s} * 1000'), 'verified ({{module}})')]) + { fieldConfig+: { defaults+: { unit: 'dateTimeAsIso', thresholds+: { steps: [
+          lib.stat('Chain expires', 8, 5, 'probe_ssl_earliest_cert_expiry (presented chain) and probe_ssl_last_chain_expiry_timestamp_seconds (verified chain up to the root).', lib.split('probe_ssl_earliest_cert_expiry{%(s)s} * 1000', s, 'presented ({{module}})', 'presented ({{target_name}})') + lib.split('probe_ssl_last_chain_expiry_timestamp_seconds{%(s)s} * 1000', s, 'verified ({{module}})', 'verified ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 'dateTimeAsIso', thresholds+: { steps: [
             {
               color: 'blue',
               value: null,
@@ -506,10 +510,11 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  job: 0,
-                  module: 1,
-                  version: 2,
-                  cipher: 3,
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  version: 3,
+                  cipher: 4,
                 },
               },
             },
@@ -526,9 +531,10 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  job: 0,
-                  module: 1,
-                  reason: 2,
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  reason: 3,
                 },
               },
             },
@@ -545,17 +551,18 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  subject: 0,
-                  issuer: 1,
-                  serialnumber: 2,
-                  fingerprint_sha256: 3,
-                  job: 4,
-                  module: 5,
+                  target_name: 0,
+                  subject: 1,
+                  issuer: 2,
+                  serialnumber: 3,
+                  fingerprint_sha256: 4,
+                  job: 5,
+                  module: 6,
                 },
               },
             },
           ] },
-          lib.timeseries('Certificate days left over time', 24, 7, 'probe_smtp_tls_days_to_expiry; for mail domains, the earliest certificate of each MX host address.', [lib.q(f('probe_smtp_tls_days_to_expiry{%(s)s}'), 'leaf ({{module}})'), lib.q(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400'), '{{mx}} {{ip}}')]) + { fieldConfig+: { defaults+: { unit: 'd', thresholds+: { steps: [
+          lib.timeseries('Certificate days left over time', 24, 7, 'probe_smtp_tls_days_to_expiry; for mail domains, the earliest certificate of each MX host address.', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, 'leaf ({{module}})', 'leaf ({{target_name}})') + lib.split('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 'd', thresholds+: { steps: [
             {
               color: 'red',
               value: null,
@@ -585,7 +592,7 @@ local lib = import 'lib.libsonnet';
           } } } },
         ]),
         lib.row('Authentication and test message', [
-          lib.stat('AUTH', 4, 5, 'probe_smtp_auth_success: 1 when AUTH got 235.', [lib.q(f('probe_smtp_auth_success{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('AUTH', 4, 5, 'probe_smtp_auth_success: 1 when AUTH got 235.', lib.split('probe_smtp_auth_success{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -602,7 +609,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } }, options+: { colorMode: 'background' } },
-          lib.stat('Attempts', 4, 5, 'probe_smtp_attempts: conversations run (> 1 after 4xx retries).', [lib.q(f('probe_smtp_attempts{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('Attempts', 4, 5, 'probe_smtp_attempts: conversations run (> 1 after 4xx retries).', lib.split('probe_smtp_attempts{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'green',
               value: null,
@@ -624,9 +631,10 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  mechanism: 0,
-                  job: 1,
-                  module: 2,
+                  target_name: 0,
+                  mechanism: 1,
+                  job: 2,
+                  module: 3,
                 },
               },
             },
@@ -644,10 +652,11 @@ local lib = import 'lib.libsonnet';
                   Value: 'Code',
                 },
                 indexByName: {
-                  recipient: 0,
-                  Value: 1,
-                  job: 2,
-                  module: 3,
+                  target_name: 0,
+                  recipient: 1,
+                  Value: 2,
+                  job: 3,
+                  module: 4,
                 },
               },
             },
@@ -669,23 +678,24 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  job: 0,
-                  module: 1,
-                  code: 2,
-                  token: 3,
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  code: 3,
+                  token: 4,
                 },
               },
             },
           ] },
         ]),
         lib.row('Mail domain (MX)', [
-          lib.stat('MX records', 4, 5, 'probe_smtp_mx_records (0 with an implicit MX).', [lib.q(f('probe_smtp_mx_records{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('MX records', 4, 5, 'probe_smtp_mx_records (0 with an implicit MX).', lib.split('probe_smtp_mx_records{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'blue',
               value: null,
             },
           ] } } } },
-          lib.stat('Reachable MX hosts', 4, 5, 'probe_smtp_mx_reachable: MX hosts with an address that accepted TCP.', [lib.q(f('probe_smtp_mx_reachable{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('Reachable MX hosts', 4, 5, 'probe_smtp_mx_reachable: MX hosts with an address that accepted TCP.', lib.split('probe_smtp_mx_reachable{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'red',
               value: null,
@@ -695,7 +705,7 @@ local lib = import 'lib.libsonnet';
               value: 1,
             },
           ] } } }, options+: { colorMode: 'background' } },
-          lib.stat('Null MX', 4, 5, 'probe_smtp_mx_null: the domain accepts no mail (RFC 7505).', [lib.q(f('probe_smtp_mx_null{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('Null MX', 4, 5, 'probe_smtp_mx_null: the domain accepts no mail (RFC 7505).', lib.split('probe_smtp_mx_null{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -712,7 +722,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] } } },
-          lib.stat('Implicit MX', 4, 5, "probe_smtp_mx_implicit: no MX records, the domain's own addresses were probed.", [lib.q(f('probe_smtp_mx_implicit{%(s)s}'), '{{module}}')]) + { fieldConfig+: { defaults+: { mappings: [
+          lib.stat('Implicit MX', 4, 5, "probe_smtp_mx_implicit: no MX records, the domain's own addresses were probed.", lib.split('probe_smtp_mx_implicit{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
             {
               type: 'value',
               options: {
@@ -745,10 +755,11 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  preference: 0,
-                  exchange: 1,
-                  job: 2,
-                  module: 3,
+                  target_name: 0,
+                  preference: 1,
+                  exchange: 2,
+                  job: 3,
+                  module: 4,
                 },
               },
             },
@@ -861,13 +872,14 @@ local lib = import 'lib.libsonnet';
                   'Value #C': 'Certificate days',
                 },
                 indexByName: {
-                  mx: 0,
-                  ip: 1,
-                  'Value #A': 2,
-                  'Value #B': 3,
-                  'Value #C': 4,
-                  job: 5,
-                  module: 6,
+                  target_name: 0,
+                  mx: 1,
+                  ip: 2,
+                  'Value #A': 3,
+                  'Value #B': 4,
+                  'Value #C': 5,
+                  job: 6,
+                  module: 7,
                 },
               },
             },
@@ -884,17 +896,18 @@ local lib = import 'lib.libsonnet';
                 },
                 renameByName: {},
                 indexByName: {
-                  mx: 0,
-                  ip: 1,
-                  stage: 2,
-                  reason: 3,
-                  job: 4,
-                  module: 5,
+                  target_name: 0,
+                  mx: 1,
+                  ip: 2,
+                  stage: 3,
+                  reason: 4,
+                  job: 5,
+                  module: 6,
                 },
               },
             },
           ] },
-          lib.timeseries('MX host banner latency', 12, 7, 'probe_smtp_mx_host_banner_latency_seconds.', [lib.q(f('probe_smtp_mx_host_banner_latency_seconds{%(s)s}'), '{{mx}} {{ip}}')]) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+          lib.timeseries('MX host banner latency', 12, 7, 'probe_smtp_mx_host_banner_latency_seconds.', lib.split('probe_smtp_mx_host_banner_latency_seconds{%(s)s}', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
@@ -905,7 +918,7 @@ local lib = import 'lib.libsonnet';
               group: 'A',
             },
           } } } },
-          lib.timeseries('MX host results over time', 12, 7, 'probe_smtp_mx_host_success per host address.', [lib.q(f('probe_smtp_mx_host_success{%(s)s}'), '{{mx}} {{ip}}')]) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
+          lib.timeseries('MX host results over time', 12, 7, 'probe_smtp_mx_host_success per host address.', lib.split('probe_smtp_mx_host_success{%(s)s}', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
             drawStyle: 'line',
             lineWidth: 1,
             fillOpacity: 10,
