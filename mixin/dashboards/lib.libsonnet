@@ -161,41 +161,57 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     skipUrlSync: false,
   },
 
-  dashboard(c, file, title, description, panelTypes, links, variables, rows):: {
-    __requires: [
-      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
-      { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
-    ] + [{ type: 'panel', id: t, name: t, version: '' } for t in panelTypes],
-    annotations: {
-      list: [{
-        builtIn: 1,
-        datasource: { type: 'grafana', uid: '-- Grafana --' },
-        enable: true,
-        hide: true,
-        iconColor: 'rgba(0, 211, 255, 1)',
-        name: 'Annotations & Alerts',
-        type: 'dashboard',
-      }],
+  // collapsed: {row title: text}: rows to collapse, their panels showing text instead of "No data".
+  // runbooks: {panel title: [alert name, ...]}: runbook links in the panel's menu ('README': the index).
+  dashboard(c, file, title, description, panelTypes, links, variables, rows, collapsed={}, runbooks={})::
+    local runbookLink(a) =
+      if a == 'README' then ['Runbooks (every SMTP alert)', c.runbookURLPattern % a]
+      else ['Runbook: ' + a, c.runbookURLPattern % a];
+    local withRunbooks(p) =
+      if std.objectHas(runbooks, p.title) then p + $.runbookLinks([runbookLink(a) for a in runbooks[p.title]]) else p;
+    local finish(r) =
+      local panels = [withRunbooks(p) for p in r.panels];
+      if std.objectHas(collapsed, r.title)
+      then r { collapsed: true, panels: $.noValue(collapsed[r.title], panels) }
+      else r { panels: panels };
+    local unknown = [t for t in std.objectFields(collapsed) if !std.member([r.title for r in rows], t)] +
+                    [t for t in std.objectFields(runbooks) if !std.member([p.title for r in rows for p in r.panels], t)];
+    assert unknown == [] : 'no row or panel titled %s' % std.join(', ', unknown);
+    {
+      __requires: [
+        { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
+        { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+      ] + [{ type: 'panel', id: t, name: t, version: '' } for t in panelTypes],
+      annotations: {
+        list: [{
+          builtIn: 1,
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          name: 'Annotations & Alerts',
+          type: 'dashboard',
+        }],
+      },
+      description: description,
+      editable: true,
+      fiscalYearStartMonth: 0,
+      graphTooltip: 1,
+      id: null,
+      links: links,
+      liveNow: false,
+      panels: $.layout([finish(r) for r in rows]),
+      refresh: c.dashboardRefresh,
+      schemaVersion: 38,
+      style: 'dark',
+      tags: c.dashboardTags,
+      templating: { list: variables },
+      time: c.dashboardTime,
+      timepicker: {},
+      timezone: '',
+      title: c.dashboardTitlePrefix + title,
+      uid: c.dashboardUIDs[file],
+      version: 1,
+      weekStart: '',
     },
-    description: description,
-    editable: true,
-    fiscalYearStartMonth: 0,
-    graphTooltip: 1,
-    id: null,
-    links: links,
-    liveNow: false,
-    panels: $.layout(rows),
-    refresh: c.dashboardRefresh,
-    schemaVersion: 38,
-    style: 'dark',
-    tags: c.dashboardTags,
-    templating: { list: variables },
-    time: c.dashboardTime,
-    timepicker: {},
-    timezone: '',
-    title: c.dashboardTitlePrefix + title,
-    uid: c.dashboardUIDs[file],
-    version: 1,
-    weekStart: '',
-  },
 }

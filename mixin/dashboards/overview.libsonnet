@@ -11,7 +11,9 @@ local lib = import 'lib.libsonnet';
       local s = pfx + 'job=~"$job", instance=~"$instance", target_name=~"$target_name", module=~"$module"';
       // The jobs that scrape the exporter's own /metrics; %(e)s.
       local e = 'job=~"$exporter_job"';
-      local f(expr) = expr % { s: s, e: e };
+      // The alerts of this mixin, for the Firing SMTP alerts stat; %(a)s.
+      local a = std.join('|', std.set([r.alert for g in $.prometheusAlerts.groups for r in g.rules if std.objectHas(r, 'alert')]));
+      local f(expr) = expr % { s: s, e: e, a: a };
       // Links to the drill-down. In tables, the instance column opens the /probe target (for an agent:
       // all its targets) and the target_name column (agent rows) one agent target; in the state
       // timelines, refId A holds /probe series and refId B agent series (lib.split).
@@ -37,6 +39,18 @@ local lib = import 'lib.libsonnet';
           targetBlank: false,
           tooltip: '',
           url: '',
+        },
+        {
+          title: 'Runbooks',
+          type: 'link',
+          icon: 'doc',
+          asDropdown: false,
+          includeVars: false,
+          keepTime: false,
+          tags: [],
+          targetBlank: true,
+          tooltip: 'What each SMTP alert means and what to do',
+          url: c.runbookURLPattern % 'README',
         },
       ], [
         lib.datasourceVariable,
@@ -105,7 +119,7 @@ local lib = import 'lib.libsonnet';
               value: 30,
             },
           ] } } } },
-          lib.stat('Firing SMTP alerts', 4, 4, 'Alerts firing in Prometheus for the selected jobs and targets (the ALERTS series of the rules in alerts/smtp_exporter.rules.yml).', [lib.q(f('count(ALERTS{alertstate="firing", job=~"$job", instance=~"$instance"}) or vector(0)'), 'firing')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+          lib.stat('Firing SMTP alerts', 4, 4, "Alerts of smtp_exporter's rules (alerts/smtp_exporter.rules.yml, by alert name: not the other alerts of this Prometheus) firing for the selected jobs, targets and agent targets.", [lib.q(f('count(ALERTS{alertstate="firing", alertname=~"%(a)s", job=~"$job", instance=~"$instance", target_name=~"$target_name"}) or vector(0)'), 'firing')]) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
             {
               color: 'green',
               value: null,
@@ -1361,6 +1375,24 @@ local lib = import 'lib.libsonnet';
           ] } },
         ]),
 
-      ]),
+      ], collapsed={
+        'Mail domains (MX)': c.noMXText,
+        'Authentication and test messages': c.noAuthText,
+      }, runbooks={
+        'Targets failing': ['SMTPProbeFailing'],
+        'Targets degraded': ['SMTPDegraded', 'SMTPUnhealthy'],
+        'Soonest certificate expiry': ['SMTPCertificateExpiring', 'SMTPCertificateExpired'],
+        'Firing SMTP alerts': ['README'],
+        'Failing targets': ['SMTPProbeFailing'],
+        'Banner latency': ['SMTPBannerLatencyHigh'],
+        'Certificate expiry per target (days)': ['SMTPCertificateExpiring', 'SMTPCertificateExpired'],
+        'Certificates not verified': ['SMTPCertificateNotVerified'],
+        'Without STARTTLS': ['SMTPStartTLSMissing'],
+        'Mail domains': ['SMTPMXRecordsMissing', 'SMTPNoMXReachable'],
+        'MX host results': ['SMTPMXHostFailing'],
+        'AUTH and test message results': ['SMTPAuthenticationFailing', 'SMTPTemporaryFailuresPersisting'],
+        'Exporter up': ['SMTPExporterScrapeErrors'],
+        'Config loaded': ['SMTPExporterConfigReloadFailed'],
+      }),
   },
 }

@@ -24,6 +24,18 @@ local lib = import 'lib.libsonnet';
           tooltip: 'All SMTP targets',
           url: '/d/%s/%s?${datasource:queryparam}' % [c.dashboardUIDs['smtp-exporter-overview.json'], c.dashboardUIDs['smtp-exporter-overview.json']],
         },
+        {
+          title: 'Runbooks',
+          type: 'link',
+          icon: 'doc',
+          asDropdown: false,
+          includeVars: false,
+          keepTime: false,
+          tags: [],
+          targetBlank: true,
+          tooltip: 'What each SMTP alert means and what to do',
+          url: c.runbookURLPattern % 'README',
+        },
       ], [
         lib.datasourceVariable,
         lib.queryVariable('job', 'Job', 'label_values(probe_success%s, job)' % util.selector([c.probeSelector])),
@@ -931,6 +943,22 @@ local lib = import 'lib.libsonnet';
           } } } },
         ]),
 
-      ]),
+      ], collapsed={
+        'Authentication and test message': c.noAuthText,
+        'Mail domain (MX)': c.noMXText,
+      }, runbooks={
+        Status: ['SMTPProbeFailing'],
+        Health: ['SMTPUnhealthy', 'SMTPDegraded'],
+        'Current failure': ['SMTPProbeFailing'],
+        'Banner latency': ['SMTPBannerLatencyHigh'],
+        'STARTTLS offered': ['SMTPStartTLSMissing'],
+        'Certificate verified': ['SMTPCertificateNotVerified'],
+        'Certificate days left': ['SMTPCertificateExpiring', 'SMTPCertificateExpired'],
+        AUTH: ['SMTPAuthenticationFailing'],
+        Attempts: ['SMTPTemporaryFailuresPersisting'],
+        'MX records': ['SMTPMXRecordsMissing'],
+        'Reachable MX hosts': ['SMTPNoMXReachable'],
+        'MX host failures': ['SMTPMXHostFailing'],
+      }),
   },
 }
