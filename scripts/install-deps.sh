@@ -10,6 +10,10 @@ build_pkgs=(cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libssl-dev libc-ares-dev prometheus-cpp-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libyaml-cpp-dev libcrypt-dev)
 test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl openssl python3 python3-yaml ca-certificates)
+# jsonnet: the monitoring mixin (scripts/mixin.sh, the test mixin.fresh); amtool from
+# prometheus-alertmanager checks the Alertmanager example (alerts.alertmanager). policy-rc.d below
+# keeps its service from starting.
+test_pkgs+=(jsonnet prometheus-alertmanager)
 # dpkg-dev, file: cpack -G DEB computes the package's Depends with dpkg-shlibdeps.
 build_pkgs+=(dpkg-dev file)
 # strace: the packaging.sandbox test checks the exporter's system calls against the unit's filter.

@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover
 
 RUNBOOK_BASE = "https://github.com/smtp-exporter/smtp_exporter/blob/main/docs/runbooks/"
 DASHBOARD_URL = ("https://grafana.example.com/d/smtp-exporter-target/smtp-exporter-target"
-                 "?var-instance={{ $labels.instance }}")
+                 "?var-instance={{ $labels.instance }}"
+                 "{{ with $labels.target_name }}&var-target_name={{ . }}{{ end }}")
 SEVERITIES = {"critical", "warning", "info"}
 ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url")
 

@@ -14,7 +14,13 @@ Checks, for every *.json file:
   within a panel; panel ids and titles are unique;
 - no expr hard-codes a job (job="smtp", job=~"smtp.*", ...): jobs come from variables;
 - rate()/irate()/increase() windows are $__rate_interval;
-- data links to the drill-down use /d/smtp-exporter-target/... with var-instance.
+- data links to the drill-down use /d/smtp-exporter-target/... with var-instance;
+- the rows for optional features (mail domains, AUTH) are collapsed and each of their panels has
+  a noValue text instead of "No data";
+- runbook links (dashboard and panel links to .../docs/runbooks/NAME.md) name an existing
+  docs/runbooks page, and each dashboard links to the runbooks;
+- the "Firing SMTP alerts" stat counts exactly the alerts of alerts/smtp_exporter.rules.yml
+  (alertname=~"A|B|..."), not every alert of a shared Prometheus.
 Exit status 0 when everything passes, 1 with one line per problem otherwise.
 """
 
@@ -34,6 +40,19 @@ MIN_SCHEMA_VERSION = 38
 HARD_CODED_JOB = re.compile(r'\bjob\s*(=~|!~|!=|=)\s*"(?!\$\{?\w+\}?")([^"]*)"')
 RANGE_FUNCTIONS = re.compile(r"\b(rate|irate|increase)\s*\(")
 DRILL_DOWN = "/d/smtp-exporter-target/smtp-exporter-target?"
+# Rows of features many targets do not use: collapsed, with a noValue text on their panels.
+OPTIONAL_ROWS = re.compile(r"\(MX\)|Authentication")
+RUNBOOK_LINK = re.compile(r"/docs/runbooks/([A-Za-z0-9_]+)\.md$")
+FIRING_PANEL = "Firing SMTP alerts"
+
+
+def alert_names(rules_path):
+    """The alert names of the rules file (standard library only: the `alert:` lines)."""
+    try:
+        with open(rules_path, encoding="utf-8") as f:
+            return set(re.findall(r'^\s*-?\s*alert:\s*"?([A-Za-z0-9_]+)"?\s*$', f.read(), re.M))
+    except OSError:
+        return set()
 
 
 def all_panels(panels):
@@ -73,7 +92,7 @@ def links_of(panel):
         yield link.get("url", "")
 
 
-def lint_dashboard(name, dashboard):
+def lint_dashboard(name, dashboard, runbooks_dir=None, alerts=frozenset()):
     problems = []
 
     def problem(message):
@@ -108,6 +127,19 @@ def lint_dashboard(name, dashboard):
             problem(f"variable ${vname}: query {text!r} is not label_values(...)")
         elif HARD_CODED_JOB.search(text):
             problem(f"variable ${vname}: query {text!r} hard-codes a job")
+
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") == "row" and OPTIONAL_ROWS.search(panel.get("title", "")):
+            if not panel.get("collapsed") or not panel.get("panels"):
+                problem(f"row {panel.get('title')!r} should be collapsed, with its panels inside it")
+            for inner in panel.get("panels", []):
+                if not str(inner.get("fieldConfig", {}).get("defaults", {}).get("noValue", "")).strip():
+                    problem(f"panel {inner.get('title')!r} of row {panel.get('title')!r} has no noValue text")
+
+    runbook_links = [link.get("url", "") for link in dashboard.get("links", [])
+                     if RUNBOOK_LINK.search(link.get("url", ""))]
+    if runbooks_dir and not runbook_links:
+        problem("no dashboard link to the runbooks (.../docs/runbooks/README.md)")
 
     ids, titles = set(), set()
     panels = list(all_panels(dashboard.get("panels", [])))
@@ -150,14 +182,30 @@ def lint_dashboard(name, dashboard):
                 if window != "$__rate_interval":
                     problem(f"{where}, target {t.get('refId')}: {function}() over [{window}], "
                             f"expected [$__rate_interval]")
+        if panel.get("title") == FIRING_PANEL and alerts:
+            exprs = " ".join(t.get("expr", "") for t in targets)
+            m = re.search(r'alertname\s*=~\s*"([^"]*)"', exprs)
+            listed = set(m.group(1).split("|")) if m else set()
+            if listed != alerts:
+                problem(f"{where}: counts alertname=~{sorted(listed)}, expected the alerts of the rules "
+                        f"{sorted(alerts)}")
+        for url in list(links_of(panel)) + runbook_links:
+            m = RUNBOOK_LINK.search(url)
+            if m and runbooks_dir and not os.path.isfile(os.path.join(runbooks_dir, m.group(1) + ".md")):
+                problem(f"{where}: runbook link {url!r}: {m.group(1)}.md is not in {runbooks_dir}")
         for url in links_of(panel):
             if "smtp-exporter-target" in url and (not url.startswith(DRILL_DOWN) or "var-instance=" not in url):
                 problem(f"{where}: link {url!r} should be {DRILL_DOWN}var-instance=...")
     return problems
 
 
-def lint_directory(directory):
+def lint_directory(directory, repo=None):
+    repo = repo or os.path.dirname(os.path.abspath(directory))
+    runbooks_dir = os.path.join(repo, "docs", "runbooks")
+    alerts = alert_names(os.path.join(repo, "alerts", "smtp_exporter.rules.yml"))
     problems = []
+    if not alerts:
+        problems.append(f"no alert names found in {repo}/alerts/smtp_exporter.rules.yml")
     names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
     for missing in sorted(set(EXPECTED) - set(names)):
         problems.append(f"{missing}: missing from {directory}")
@@ -178,7 +226,7 @@ def lint_directory(directory):
         if uid in uids:
             problems.append(f"{name}: uid {uid!r} already used by {uids[uid]}")
         uids[uid] = name
-        problems += lint_dashboard(name, dashboard)
+        problems += lint_dashboard(name, dashboard, runbooks_dir, alerts)
         if name == "smtp-exporter-overview.json":
             overview_links_to_target = any(
                 url.startswith(DRILL_DOWN) and "var-instance=" in url

@@ -4,6 +4,11 @@
 (alerts/smtp_exporter.rules.yml); every query of the Grafana dashboards (dashboards/*.json)
 must then return data, and SMTPProbeFailing must fire for the broken targets only.
 
+The same exporter also runs agent [[targets]] (the same kinds of probes, scheduled by the
+exporter itself), whose series Prometheus gets from its /metrics through the shipped job
+smtp_exporter: with a `target_name` label and the exporter's job and instance. Every panel that
+shows targets must show both kinds: /probe series and agent series.
+
 The exporter probes the harness' Postfix in every way the dashboards show: plain SMTP, STARTTLS
 with the test CA, submission with AUTH and a test message, implicit TLS, a certificate checked
 against a wrong name, a mail domain served by dnsmasq (a working primary MX and a backup MX that
@@ -45,9 +50,35 @@ PASSWORD_ENV = "SMTP_EXPORTER_E2E_PASSWORD"
 SETTLE_TIMEOUT = 45                # seconds for targets, alerts and queries to settle
 
 
-def exporter_config(postfix, dns_server):
-    """Modules named as in the shipped scrape config (and smtp_banner), aimed at the harness Postfix."""
+# Agent [[targets]] of the exporter: name -> (target, module); one of each kind of /probe target.
+def agent_targets(postfix, closed_port):
+    return {
+        "agent-plain": (f"127.0.0.1:{postfix.smtp_port}", "smtp_banner"),
+        "agent-starttls": (f"127.0.0.1:{postfix.smtp_port}", "smtp_starttls"),
+        "agent-submission": (f"127.0.0.1:{postfix.submission_port}", "submission"),
+        "agent-smtps": (f"127.0.0.1:{postfix.smtps_port}", "smtps"),
+        "agent-domain": (f"mx:{MAIL_DOMAIN}", "smtp_starttls"),
+        "agent-wrong-name": (f"127.0.0.1:{postfix.submission_port}", "starttls_wrong_name"),
+        "agent-closed": (f"127.0.0.1:{closed_port}", "smtp_starttls"),
+    }
+
+
+AGENT_BROKEN = {"agent-closed": ("connect", "refused"), "agent-wrong-name": ("starttls", "certificate_error")}
+
+
+def exporter_config(postfix, dns_server, agents):
+    """Modules named as in the shipped scrape config (and smtp_banner), aimed at the harness Postfix,
+    and the agent targets (every second; the one that sends a message every 2 s)."""
     ca = postfix.ca_file
+    targets = "".join(
+        f"""
+[[targets]]
+name = "{name}"
+target = "{target}"
+module = "{module}"
+interval = "{'2s' if module == 'submission' else '1s'}"
+labels = {{ env = "e2e" }}
+""" for name, (target, module) in agents.items())
     return f"""
 [dns]
 servers = ["{dns_server}"]
@@ -86,7 +117,17 @@ ip_protocol = "ip4"
 tls = "implicit"
 [modules.smtps.tls_config]
 ca_file = "{ca}"
-"""
+
+# Agent only: the certificate is checked against a name it does not have (as the /probe job
+# smtp_by_address does with a wrong hostname label).
+[modules.starttls_wrong_name]
+port = {postfix.submission_port}
+ip_protocol = "ip4"
+tls = "starttls"
+[modules.starttls_wrong_name.tls_config]
+ca_file = "{ca}"
+server_name = "wrong.{MAIL_DOMAIN}"
+{targets}"""
 
 
 def substitute(expr, values):
@@ -95,6 +136,8 @@ def substitute(expr, values):
 
     def repl(m):
         name = m.group(1) or m.group(2)
+        if name.isdigit():      # "$1" of label_replace: no such variable, Grafana leaves it as is
+            return m.group(0)
         if name not in values:
             missing.append(name)
             return m.group(0)
@@ -134,14 +177,15 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
             f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}"])
         cls.dns.start()
         cls.addClassCleanup(cls.dns.stop)
+        cls.closed_port = free_port()
+        cls.agents = agent_targets(pf, cls.closed_port)
         # Prometheus scrapes every second with a 1 s timeout; --timeout-offset 0.2 leaves the
         # probes 0.8 s (plenty on loopback, even for AUTH and a message over STARTTLS).
-        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server),
+        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server, cls.agents),
                                 extra_args=["--timeout-offset=0.2"], env={PASSWORD_ENV: pf.sasl_password})
         cls.exporter.start()
         cls.addClassCleanup(cls.exporter.stop)
 
-        cls.closed_port = free_port()
         smtp = f"127.0.0.1:{pf.smtp_port}"
         cls.healthy = {  # (job, instance) of the probes that must succeed
             ("smtp", smtp), ("smtp_plain", smtp), ("smtp_by_address", smtp),
@@ -181,11 +225,14 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         while time.monotonic() < deadline:
             targets = cls.prometheus.targets()
             up = all(t["health"] == "up" for t in targets) and len(targets) == cls.expected_targets()
-            firing = {(a["labels"].get("job"), a["labels"].get("instance")) for a in cls.prometheus.alerts()
-                      if a["labels"].get("alertname") == "SMTPProbeFailing" and a["state"] == "firing"}
+            active = [a["labels"] for a in cls.prometheus.alerts()
+                      if a["labels"].get("alertname") == "SMTPProbeFailing" and a["state"] == "firing"]
+            firing = {(a.get("job"), a.get("instance")) for a in active}
+            firing_agents = {a.get("target_name") for a in active}
             samples = cls.prometheus.query("min(count_over_time(up[1m]))")
             enough = samples and float(samples[0]["value"][1]) >= 5
-            if up and want <= firing and enough:
+            agents = {r["metric"]["target_name"] for r in cls.prometheus.query('probe_success{target_name!=""}')}
+            if up and want <= firing and set(AGENT_BROKEN) <= firing_agents and agents == set(cls.agents) and enough:
                 return
             time.sleep(0.5)
 
@@ -284,6 +331,19 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         r = self.eventually_nonempty('probe_smtp_tls_verify_info{job="smtp_by_address"}')
         self.assertEqual({x["metric"]["reason"] for x in r}, {"hostname_mismatch"})
 
+    def test_agent_series_come_from_the_exporter_job(self):
+        """Agent series: the exporter's job and instance, plus target_name and the target's labels."""
+        r = self.eventually_nonempty('probe_success{target_name!=""}')
+        got = {x["metric"]["target_name"]: x for x in r}
+        self.assertEqual(set(got), set(self.agents))
+        for name, x in got.items():
+            with self.subTest(target_name=name):
+                self.assertEqual(x["metric"]["job"], "smtp_exporter")
+                self.assertEqual(x["metric"]["instance"], f"127.0.0.1:{self.exporter.port}")
+                self.assertEqual(x["metric"].get("env"), "e2e")
+                self.assertNotIn("module", x["metric"])
+                self.assertEqual(x["value"][1], "0" if name in AGENT_BROKEN else "1")
+
     def test_smtp_probe_failing_fires_for_broken_targets_only(self):
         alerts = [a for a in self.prometheus.alerts() if a["labels"].get("alertname") == "SMTPProbeFailing"]
         seen = {(a["labels"].get("job"), a["labels"].get("instance")): a for a in alerts}
@@ -296,6 +356,18 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         for key in self.healthy:
             with self.subTest(healthy=key):
                 self.assertNotIn(key, seen, f"SMTPProbeFailing active for the healthy target {key}:\n{summary}")
+        # Agent targets: one alert per target_name, linking to that target on the drill-down.
+        agents = {a["labels"].get("target_name"): a for a in alerts if a["labels"].get("target_name")}
+        for name in self.agents:
+            with self.subTest(agent=name):
+                if name in AGENT_BROKEN:
+                    self.assertIn(name, agents, f"SMTPProbeFailing not active for agent target {name}")
+                    self.assertEqual(agents[name]["state"], "firing")
+                    self.assertTrue(agents[name]["annotations"]["dashboard_url"].endswith(
+                        f"?var-instance=127.0.0.1:{self.exporter.port}&var-target_name={name}"),
+                        agents[name]["annotations"])
+                else:
+                    self.assertNotIn(name, agents, f"SMTPProbeFailing active for the healthy agent target {name}")
         # The rules file really was the shipped one, loaded whole.
         names = {r["name"] for g in self.prometheus.rule_groups() for r in g["rules"]}
         self.assertIn("SMTPProbeFailing", names)
@@ -327,6 +399,59 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
                             failures.append(f"{where}: {error}\n    expr: {raw}")
         self.assertGreater(checked, 50)
         self.assertEqual(failures, [], "\n" + "\n".join(failures))
+
+    def test_dashboards_show_probe_and_agent_targets(self):
+        """Every panel that lists targets (a query filtered by $target_name whose result keeps
+        `instance`, `target_name` or the computed `target` label) shows both kinds: /probe series
+        (no target_name) and agent series (target_name). Variables as in
+        test_every_dashboard_query_returns_data: All, and on the drill-down each instance in turn,
+        the exporter (agent) included."""
+        failures = []
+        checked = 0
+        for path in DASHBOARDS:
+            with open(path, encoding="utf-8") as f:
+                dashboard = json.load(f)
+            name = os.path.basename(path)
+            assignments, problems = self.variable_assignments(dashboard)
+            failures += [f"{name}: {p}" for p in problems]
+            for panel in self._panels(dashboard["panels"]):
+                exprs = []
+                for target in panel.get("targets", []):
+                    if "$target_name" in target.get("expr", ""):
+                        exprs += [substitute(target["expr"], values)[0] for values in assignments]
+                if not exprs:
+                    continue
+                kinds, per_target = self._kinds(exprs)
+                if not per_target:
+                    continue        # aggregated over targets (counts, sums): nothing to tell apart
+                checked += 1
+                missing = {"probe", "agent"} - kinds
+                if missing:
+                    failures.append(f"{name}: panel {panel.get('title')!r} shows no {' and no '.join(sorted(missing))} "
+                                    f"series\n    e.g. {exprs[0]}")
+        self.assertGreater(checked, 40)
+        self.assertEqual(failures, [], "\n" + "\n".join(failures))
+
+    def _kinds(self, exprs, timeout=10):
+        """({"probe", "agent"} seen in the results of exprs, whether any series names a target),
+        queried until both kinds are seen or the timeout."""
+        agent_names = set(self.agents)
+        deadline = time.monotonic() + timeout
+        while True:
+            kinds, per_target = set(), False
+            for expr in exprs:
+                for series in self.prometheus.query(expr):
+                    m = series["metric"]
+                    if m.get("target_name") or m.get("target") in agent_names:
+                        kinds.add("agent")
+                    elif "instance" in m or "target" in m:
+                        kinds.add("probe")
+                    else:
+                        continue
+                    per_target = True
+            if kinds == {"probe", "agent"} or time.monotonic() >= deadline:
+                return kinds, per_target
+            time.sleep(1)
 
     def _first_nonempty(self, exprs, timeout=10):
         """None when one of exprs (one per variable assignment) returns data, else why not."""

@@ -61,12 +61,17 @@ class Dnsmasq:
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                 "--local=/test/", "--pid-file=", "--log-queries", f"--log-facility={self.log_file}",
                 *[f"--{r}" for r in self.records]]
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        # stderr goes to a file, not a pipe: dnsmasq writes a line there per query (besides
+        # --log-facility), and a pipe nobody reads fills up after ~770 queries and blocks it.
+        self.stderr_file = os.path.join(self.dir, "dnsmasq.stderr")
+        with open(self.stderr_file, "wb") as err:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=err)
         deadline = time.monotonic() + 10
         while dns_query("127.0.0.1", self.port, "ready.test") is None:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dnsmasq exited: {self.process.stderr.read().decode()}")
+                with open(self.stderr_file, errors="replace") as f:
+                    raise RuntimeError(f"dnsmasq exited: {f.read()}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("dnsmasq did not answer within 10 s")
@@ -79,7 +84,6 @@ class Dnsmasq:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            self.process.stderr.close()
             self.process = None
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -1,0 +1,300 @@
+// The alerting rules. Generated into alerts/smtp_exporter.rules.yml by scripts/mixin.sh.
+//
+// The series come from two places, and every expression works for both:
+//   - /probe scrapes: job and instance (the SMTP target) from the relabeling, maybe a `module` label;
+//   - agent mode (/metrics with [[targets]]): job and instance of the exporter, plus `target_name`
+//     and the target's own labels.
+// A probe is therefore identified by (job, instance, target_name, module) (_config.probeLabels);
+// a label that is absent is empty on both sides of a match, so `on (job, instance, target_name,
+// module)` works in both modes. Nothing is aggregated away except the `ip` of an MX host
+// (certificate alerts) and the `status` of the probe_smtp_health state set (SMTPUnhealthy,
+// SMTPDegraded), so the labels you add (env, team, ...) stay on the alerts.
+//
+// probe_success and probe_ssl_* have blackbox_exporter's names. To leave blackbox_exporter's own
+// probes alone, the alerts on those metrics keep only the series of a probe that also reported
+// probe_smtp_tls_established (present on every smtp_exporter probe, failed or not).
+//
+// Overlaps, on purpose kept small (the inhibit rules are in alertmanager.libsonnet):
+//   - SMTPProbeFailing is the one "down" alert. The alerts about a property of a working server
+//     (SMTPUnhealthy, SMTPDegraded, SMTPCertificateNotVerified, SMTPStartTLSMissing,
+//     SMTPMXHostFailing) do not fire while the probe fails: SMTPProbeFailing names the stage and reason.
+//   - SMTPNoMXReachable and SMTPAuthenticationFailing are precise cases of a failing probe; the
+//     inhibit rules mute SMTPProbeFailing while one of them fires for the same probe.
+//   - SMTPCertificateExpiring (warning and critical) and SMTPCertificateExpired overlap
+//     (monitoring-mixins style, no gap and no misleading "resolved" at the thresholds); the
+//     inhibit rules keep only the most severe one.
+//   - SMTPUnhealthy and SMTPDegraded are roll-ups of probe_smtp_health with a longer `for:`,
+//     muted by the inhibit rules when a specific alert fires for the same probe.
+local util = import '../lib/util.libsonnet';
+
+{
+  prometheusAlerts+:: {
+    local c = $._config,
+    // metric{probeSelector, matchers...}, or the bare name when there is no matcher at all.
+    local m(name, matchers='') = name + util.selector([c.probeSelector, matchers]),
+    local on = std.join(', ', c.probeLabels),
+    // The probe, as a person reads it: the /probe target, or the agent's target name and the agent.
+    local who = '{{ with $labels.target_name }}{{ . }} (agent {{ $labels.instance }}){{ else }}{{ $labels.instance }}{{ end }}',
+    local withModule = '{{ with $labels.module }} with module {{ . }}{{ end }}',
+    local mxHost = '{{ with $labels.mx }} (MX host {{ . }}){{ end }}',
+    local forOf(name) = c['for'][name],
+    local during(name) = util.humanDuration(forOf(name)),
+
+    local alert(name, severity, expr, summary, description) = {
+      alert: name,
+      expr: expr,
+      'for': forOf(name),
+      labels: { severity: severity },
+      annotations: {
+        summary: summary,
+        description: description,
+        runbook_url: c.runbookURLPattern % name,
+        dashboard_url: '%s/d/%s/%s?var-instance={{ $labels.instance }}{{ with $labels.target_name }}&var-target_name={{ . }}{{ end }}' % [
+          c.grafanaUrl,
+          c.dashboardUIDs['smtp-exporter-target.json'],
+          c.dashboardUIDs['smtp-exporter-target.json'],
+        ],
+      },
+    },
+
+    // Certificate expiry, in seconds from now. The notAfter timestamps are read with
+    // last_over_time over certExpiryLookback, so the alerts keep firing while probes fail (a
+    // failed handshake, or a server that is down, reports no certificate). MX domains: one alert
+    // per MX host (the earliest notAfter of its addresses) instead of the domain-wide
+    // probe_ssl_earliest_cert_expiry.
+    local certExpiry(condition) = |||
+      (
+        (
+          (
+            last_over_time(%(expiry)s[%(lookback)s])
+            unless on (%(on)s)
+              last_over_time(%(mxExpiry)s[%(lookback)s])
+          )
+          and on (%(on)s)
+            last_over_time(%(tls)s[%(lookback)s])
+        )
+        or
+        min without (ip) (last_over_time(%(mxExpiry)s[%(lookback)s]))
+      ) - time()
+      %(condition)s
+    ||| % {
+      expiry: m('probe_ssl_earliest_cert_expiry'),
+      mxExpiry: m('probe_smtp_mx_host_ssl_earliest_cert_expiry'),
+      tls: m('probe_smtp_tls_established'),
+      lookback: c.certExpiryLookback,
+      on: on,
+      condition: condition,
+    },
+    local certExpiring(severity, days) = alert(
+      'SMTPCertificateExpiring',
+      severity,
+      certExpiry('< %d * 86400' % days),
+      'TLS certificate of %s%s expires in less than %d days' % [who, mxHost, days],
+      'A certificate presented by %s%s {{ if lt $value 0.0 }}expired {{ $value | humanizeDuration | reReplaceAll "^-" "" }} ago{{ else }}expires in {{ $value | humanizeDuration }}{{ end }} (as seen by the last probe that completed a TLS handshake).' % [who, mxHost],
+    ),
+
+    groups+: [
+      {
+        name: 'smtp-exporter.probe',
+        rules: [
+          alert(
+            'SMTPProbeFailing',
+            'critical',
+            |||
+              %s == 0
+              and on (%s)
+                %s
+            ||| % [m('probe_success'), on, m('probe_smtp_tls_established')],
+            'SMTP probe of %s is failing' % who,
+            'The SMTP probe of %s%s has failed for %s (probe_success = {{ $value }}){{ range printf "probe_smtp_failure_info{job=%%q,instance=%%q,target_name=%%q,module=%%q}" $labels.job $labels.instance $labels.target_name $labels.module | query }}, at stage {{ .Labels.stage }} with reason {{ .Labels.reason }}{{ end }}.' % [who, withModule, during('SMTPProbeFailing')],
+          ),
+          // Unhealthy while the probe passes: for a failing probe, SMTPProbeFailing fires instead.
+          // `max without (status)`: the state set's status label says nothing the alert name does not.
+          alert(
+            'SMTPUnhealthy',
+            'critical',
+            |||
+              max without (status) (%s) == 1
+              unless on (%s)
+                %s == 0
+            ||| % [m('probe_smtp_health', 'status="unhealthy"'), on, m('probe_success')],
+            '%s is unhealthy although its probe passes' % who,
+            'The probe of %s passes, but for %s the health rules have classified the service as unhealthy (probe_smtp_health{status="unhealthy"} = {{ $value }}): usually an expired certificate that the module does not verify, or one served by another MX host. Run smtp_exporter check to see the finding.' % [who, during('SMTPUnhealthy')],
+          ),
+          alert(
+            'SMTPDegraded',
+            'warning',
+            |||
+              max without (status) (%s) == 1
+              unless on (%s)
+                %s == 0
+            ||| % [m('probe_smtp_health', 'status="degraded"'), on, m('probe_success')],
+            '%s is degraded' % who,
+            'The probe of %s passes, but the service has been degraded for %s (probe_smtp_health{status="degraded"} = {{ $value }}): a slow greeting, a certificate close to expiry, or a mail domain without MX records. Run smtp_exporter check to see the finding.' % [who, during('SMTPDegraded')],
+          ),
+          // The default threshold is the exporter's default degraded_banner_latency.
+          // MX domains: per host address.
+          alert(
+            'SMTPBannerLatencyHigh',
+            'warning',
+            |||
+              %(banner)s > %(t)s
+              or
+              %(mxBanner)s > %(t)s
+            ||| % {
+              banner: m('probe_smtp_banner_latency_seconds'),
+              mxBanner: m('probe_smtp_mx_host_banner_latency_seconds'),
+              t: c.bannerLatencyThresholdSeconds,
+            },
+            'Slow SMTP greeting from %s%s' % [who, mxHost],
+            'The greeting of %s{{ with $labels.mx }} (MX host {{ . }}, address {{ $labels.ip }}){{ end }} has taken more than %ss for %s; last value {{ $value | humanizeDuration }}.' % [who, c.bannerLatencyThresholdSeconds, during('SMTPBannerLatencyHigh')],
+          ),
+        ],
+      },
+      {
+        name: 'smtp-exporter.tls',
+        rules: [
+          certExpiring('warning', c.certExpiryWarningDays),
+          certExpiring('critical', c.certExpiryCriticalDays),
+          alert(
+            'SMTPCertificateExpired',
+            'critical',
+            certExpiry('<= 0'),
+            'TLS certificate of %s%s has expired' % [who, mxHost],
+            'A certificate presented by %s%s expired {{ $value | humanizeDuration | reReplaceAll "^-" "" }} ago (as seen by the last probe that completed a TLS handshake). Clients that verify certificates cannot deliver or submit mail.' % [who, mxHost],
+          ),
+          // Only while the probe passes (opportunistic TLS or insecure_skip_verify). With a module
+          // that verifies, the probe fails with certificate_error and SMTPProbeFailing fires instead.
+          alert(
+            'SMTPCertificateNotVerified',
+            'warning',
+            |||
+              %s == 0
+              unless on (%s)
+                %s == 0
+            ||| % [m('probe_smtp_tls_verified'), on, m('probe_success')],
+            'TLS certificate of %s does not verify' % who,
+            'The certificate of %s has not verified for %s (probe_smtp_tls_verified = {{ $value }}; reasons:{{ range printf "probe_smtp_tls_verify_info{job=%%q,instance=%%q,target_name=%%q,module=%%q}" $labels.job $labels.instance $labels.target_name $labels.module | query | sortByLabel "reason" }} {{ .Labels.reason }}{{ end }}). The probe passes only because its module does not require a valid certificate.' % [who, during('SMTPCertificateNotVerified')],
+          ),
+          // Only while the probe passes: with tls = "starttls" the probe fails at
+          // starttls/not_offered and SMTPProbeFailing fires instead.
+          alert(
+            'SMTPStartTLSMissing',
+            'warning',
+            |||
+              %s == 0
+              unless on (%s)
+                %s == 0
+            ||| % [m('probe_smtp_starttls_offered'), on, m('probe_success')],
+            '%s does not offer STARTTLS' % who,
+            'The EHLO reply of %s has not advertised STARTTLS for %s (probe_smtp_starttls_offered = {{ $value }}): mail to and from this server travels unencrypted.' % [who, during('SMTPStartTLSMissing')],
+          ),
+        ],
+      },
+      {
+        name: 'smtp-exporter.mx',
+        rules: [
+          alert(
+            'SMTPMXRecordsMissing',
+            'warning',
+            '%s == 1' % m('probe_smtp_mx_implicit'),
+            'Mail domain %s has no MX records' % who,
+            'The mail domain %s has published no MX record for %s (probe_smtp_mx_implicit = {{ $value }}); senders fall back to the address of the domain itself (implicit MX).' % [who, during('SMTPMXRecordsMissing')],
+          ),
+          alert(
+            'SMTPNoMXReachable',
+            'critical',
+            |||
+              %s == 0
+              and on (%s)
+                %s == 1
+            ||| % [m('probe_smtp_mx_reachable'), on, m('probe_smtp_failure_info', 'reason="no_reachable_mx"')],
+            'No MX host of %s accepts connections' % who,
+            'For %s, no address of any MX host of %s has accepted a TCP connection (reachable MX hosts: {{ $value }}). Inbound mail for the domain is queued by the senders.' % [during('SMTPNoMXReachable'), who],
+          ),
+          // One MX host address fails while the domain as a whole passes (a broken backup MX, or
+          // a primary that is down while a backup works).
+          alert(
+            'SMTPMXHostFailing',
+            'warning',
+            |||
+              %s == 0
+              unless on (%s)
+                %s == 0
+            ||| % [m('probe_smtp_mx_host_success'), on, m('probe_success')],
+            'MX host {{ $labels.mx }} ({{ $labels.ip }}) of %s is failing' % who,
+            'The mail domain %s passes, but its MX host {{ $labels.mx }} at {{ $labels.ip }} has failed for %s (probe_smtp_mx_host_success = {{ $value }}){{ range printf "probe_smtp_mx_host_failure_info{job=%%q,instance=%%q,target_name=%%q,module=%%q,mx=%%q,ip=%%q}" $labels.job $labels.instance $labels.target_name $labels.module $labels.mx $labels.ip | query }}, at stage {{ .Labels.stage }} with reason {{ .Labels.reason }}{{ end }}.' % [who, during('SMTPMXHostFailing')],
+          ),
+        ],
+      },
+      {
+        name: 'smtp-exporter.transaction',
+        rules: [
+          // Modules with [modules.NAME.auth]. 4xx replies to AUTH are SMTPTemporaryFailuresPersisting.
+          alert(
+            'SMTPAuthenticationFailing',
+            'critical',
+            '%s == 1\n' % m('probe_smtp_failure_info', 'stage="auth", reason=~"auth_error|not_offered|plaintext_auth_refused"'),
+            'SMTP authentication at %s is failing ({{ $labels.reason }})' % who,
+            'The authenticated probe of %s%s has failed at AUTH for %s with reason {{ $labels.reason }} (probe_smtp_failure_info = {{ $value }}).' % [who, withModule, during('SMTPAuthenticationFailing')],
+          ),
+          // More than temporaryFailureRatio of the probes of the last temporaryFailureWindow ended
+          // with a 4xx reply (after the module's retries), for the `for:` duration.
+          alert(
+            'SMTPTemporaryFailuresPersisting',
+            'warning',
+            |||
+              sum without (stage, reason) (
+                count_over_time(%(failure)s[%(window)s])
+              )
+              / count_over_time(%(success)s[%(window)s])
+              > %(ratio)s
+            ||| % {
+              failure: m('probe_smtp_failure_info', 'reason="temporary_failure"'),
+              success: m('probe_success'),
+              window: c.temporaryFailureWindow,
+              ratio: c.temporaryFailureRatio,
+            },
+            '%s keeps answering with temporary failures (4xx)' % who,
+            'For %s, more than %s of the probes of %s%s in the last %s got a 4xx reply after their retries (greylisting, rate limit, full queue or disk); now {{ $value | humanizePercentage }}.' % [during('SMTPTemporaryFailuresPersisting'), util.ratioWords(c.temporaryFailureRatio), who, withModule, util.humanDuration(c.temporaryFailureWindow)],
+          ),
+        ],
+      },
+      {
+        name: 'smtp-exporter.exporter',
+        rules: [
+          // Without a successful scrape there is no probe_success, so no other alert can fire.
+          //  1. up == 0 for the exporter's own job or a /probe job: jobs matching scrapeJobRegex
+          //     (as in docs/examples/prometheus.yml), and any job that returned smtp_exporter
+          //     series in the last day;
+          //  2. /probe requests answered 4xx/5xx (an unknown module or a bad target in the scrape config).
+          alert(
+            'SMTPExporterScrapeErrors',
+            'critical',
+            |||
+              (
+                up == 0
+                and on (job, instance)
+                  (
+                    last_over_time(smtp_exporter_build_info[1d])
+                    or last_over_time(%(tls)s[1d])
+                  )
+              )
+              or up{job=~"%(jobs)s"} == 0
+              or rate(smtp_exporter_http_requests_total{handler="/probe", code=~"4..|5.."}[5m]) * 60 > 0
+            ||| % { tls: m('probe_smtp_tls_established'), jobs: c.scrapeJobRegex },
+            'Prometheus cannot get SMTP probe results from {{ $labels.job }}/{{ $labels.instance }}',
+            '{{ if $labels.code }}The exporter at {{ $labels.instance }} has answered /probe requests with HTTP {{ $labels.code }} for %(d)s ({{ $value | humanize }} per minute): a scrape config asks for an unknown module or an invalid target, and those targets are not probed.{{ else }}The scrapes of job {{ $labels.job }}, instance {{ $labels.instance }} have failed for %(d)s (up = {{ $value }}): the exporter is down or unreachable, or it rejects the request, so the SMTP alerts of these targets cannot fire.{{ end }}' % { d: during('SMTPExporterScrapeErrors') },
+          ),
+          alert(
+            'SMTPExporterConfigReloadFailed',
+            'warning',
+            'max_over_time(smtp_exporter_config_last_reload_successful[5m]) == 0',
+            'smtp_exporter {{ $labels.instance }} failed to reload its configuration',
+            'The last configuration reload of the exporter at {{ $labels.instance }} (job {{ $labels.job }}) failed (smtp_exporter_config_last_reload_successful = {{ $value }}). It keeps running with the previous configuration; the next restart will fail with the file as it is.',
+          ),
+        ],
+      },
+    ],
+  },
+}

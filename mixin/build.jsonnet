@@ -1,0 +1,46 @@
+// Every file generated from the mixin, by path in the repository: `jsonnet -S -m DIR build.jsonnet`
+// (scripts/mixin.sh). Pass another mixin (with your _config) with --tla-code mixin='...'.
+function(mixin=import 'mixin.libsonnet')
+  local yaml(value) = std.manifestYamlDoc(value, indent_array_in_object=true, quote_keys=false) + '\n';
+  local generated = 'Generated from mixin/ by scripts/mixin.sh: edit the jsonnet, not this file.';
+  {
+    'alerts/smtp_exporter.rules.yml': |||
+      # Prometheus alerting rules for smtp_exporter. %s
+      #
+      # Load with `rule_files: [/usr/share/smtp-exporter/alerts/smtp_exporter.rules.yml]` (where the .deb
+      # installs it; or copy it next to prometheus.yml) and check with
+      #   promtool check rules alerts/smtp_exporter.rules.yml
+      #   promtool test rules alerts/tests/*.yml
+      # What each expression covers, and how the alerts overlap: mixin/alerts/alerts.libsonnet.
+      # Runbooks: docs/runbooks/<AlertName>.md. Alertmanager inhibit rules: docs/examples/alertmanager.yml.
+    ||| % generated + yaml(mixin.prometheusAlerts),
+
+    'docs/examples/alertmanager.yml': |||
+      # Alertmanager example for smtp_exporter's alerts. %s
+      #
+      # The inhibit_rules resolve the overlaps of the alerts (mixin/alerts/alerts.libsonnet): copy them
+      # into your alertmanager.yml. The route and receivers are placeholders. Check with
+      #   amtool check-config docs/examples/alertmanager.yml
+      # Labels missing on both alerts count as equal, so the rules work for /probe jobs and agents.
+    ||| % generated + yaml({
+      global: {
+        smtp_smarthost: 'mail.example.com:587',
+        smtp_from: 'alertmanager@example.com',
+      },
+      route: {
+        receiver: 'mail-team',
+        group_by: ['alertname', 'job', 'instance', 'target_name'],
+        routes: [
+          { matchers: ['severity = critical'], receiver: 'mail-oncall' },
+        ],
+      },
+      receivers: [
+        { name: 'mail-team', email_configs: [{ to: 'mail-team@example.com' }] },
+        { name: 'mail-oncall', webhook_configs: [{ url: 'http://127.0.0.1:5001/page' }] },
+      ],
+      inhibit_rules: mixin.alertmanagerInhibitRules,
+    }),
+  } + {
+    ['dashboards/' + name]: std.manifestJsonEx(mixin.grafanaDashboards[name], '  ') + '\n'
+    for name in std.objectFields(mixin.grafanaDashboards)
+  }

@@ -1,0 +1,964 @@
+// Generated into dashboards/smtp-exporter-target.json by scripts/mixin.sh. Grafana JSON model, schemaVersion 38.
+local util = import '../lib/util.libsonnet';
+local lib = import 'lib.libsonnet';
+
+{
+  grafanaDashboards+:: {
+    'smtp-exporter-target.json':
+      local c = $._config;
+      // The probe selector of every panel; %(s)s in the queries below.
+      local pfx = util.matcherPrefix([c.probeSelector]);
+      local s = pfx + 'job=~"$job", instance="$instance", target_name=~"$target_name", module=~"$module"';
+      local e = '';
+      local f(expr) = expr % { s: s, e: e };
+      lib.dashboard(c, 'smtp-exporter-target.json', 'Target', 'Everything smtp_exporter reports about one target: status, health, phases, SMTP session, TLS and certificate, AUTH and test message, MX set.', ['stat', 'state-timeline', 'table', 'timeseries'], [
+        {
+          title: 'Overview',
+          type: 'link',
+          icon: 'dashboard',
+          asDropdown: false,
+          includeVars: false,
+          keepTime: true,
+          tags: [],
+          targetBlank: false,
+          tooltip: 'All SMTP targets',
+          url: '/d/%s/%s?${datasource:queryparam}' % [c.dashboardUIDs['smtp-exporter-overview.json'], c.dashboardUIDs['smtp-exporter-overview.json']],
+        },
+        {
+          title: 'Runbooks',
+          type: 'link',
+          icon: 'doc',
+          asDropdown: false,
+          includeVars: false,
+          keepTime: false,
+          tags: [],
+          targetBlank: true,
+          tooltip: 'What each SMTP alert means and what to do',
+          url: c.runbookURLPattern % 'README',
+        },
+      ], [
+        lib.datasourceVariable,
+        lib.queryVariable('job', 'Job', 'label_values(probe_success%s, job)' % util.selector([c.probeSelector])),
+        lib.queryVariable('instance', 'Target or agent', 'label_values(probe_success{%sjob=~"$job"}, instance)' % pfx, multi=false, includeAll=false),
+        lib.queryVariable('target_name', 'Agent target', 'label_values(probe_success{%sjob=~"$job", instance="$instance"}, target_name)' % pfx),
+        lib.queryVariable('module', 'Module', 'label_values(probe_success{%sjob=~"$job", instance="$instance"}, module)' % pfx),
+      ], [
+        lib.row('Status', [
+          lib.stat('Status', 4, 5, 'probe_success of the last probe, per job/module probing this target.', lib.split('probe_success{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'DOWN',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'UP',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ], thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'green',
+              value: 1,
+            },
+          ] } } }, options+: { colorMode: 'background' } },
+          lib.stat('Health', 4, 5, 'probe_smtp_health: healthy, degraded or unhealthy.', lib.split('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'Healthy',
+                  color: 'green',
+                  index: 0,
+                },
+                '1': {
+                  text: 'Degraded',
+                  color: 'yellow',
+                  index: 1,
+                },
+                '2': {
+                  text: 'Unhealthy',
+                  color: 'red',
+                  index: 2,
+                },
+              },
+            },
+          ], thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'yellow',
+              value: 1,
+            },
+            {
+              color: 'red',
+              value: 2,
+            },
+          ] } } }, options+: { colorMode: 'background' } },
+          lib.stat('Availability', 4, 5, "Share of successful probes over the dashboard's time range.", lib.split('avg_over_time(probe_success{%(s)s}[$__range])', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'percentunit', decimals: 2, thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 0.95,
+            },
+            {
+              color: 'green',
+              value: 0.99,
+            },
+          ] } } } },
+          lib.stat('Greeting code', 4, 5, 'probe_smtp_banner_code: code of the server greeting (220 expected).', lib.split('probe_smtp_banner_code{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 400,
+            },
+            {
+              color: 'red',
+              value: 500,
+            },
+          ] } } } },
+          lib.stat('Last reply code', 4, 5, 'probe_smtp_status_code: code of the last reply before QUIT.', lib.split('probe_smtp_status_code{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 400,
+            },
+            {
+              color: 'red',
+              value: 500,
+            },
+          ] } } } },
+          lib.stat('IP protocol', 4, 5, 'probe_ip_protocol: 4 or 6, 0 when no address was chosen (mail domains).', lib.split('probe_ip_protocol{%(s)s}', s, '{{job}} ({{module}})', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'none',
+                  index: 0,
+                },
+                '4': {
+                  text: 'IPv4',
+                  index: 1,
+                },
+                '6': {
+                  text: 'IPv6',
+                  index: 2,
+                },
+              },
+            },
+          ], thresholds+: { steps: [
+            {
+              color: 'blue',
+              value: null,
+            },
+          ] } } } },
+          lib.stateTimeline('Status and health over time', 12, 7, 'probe_success and probe_smtp_health.', lib.split('probe_success{%(s)s}', s, 'up {{job}} ({{module}})', 'up {{target_name}}') + lib.split('probe_smtp_health{%(s)s, status="degraded"} + ignoring (status) 2 * probe_smtp_health{%(s)s, status="unhealthy"}', s, 'health {{job}} ({{module}})', 'health {{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'DOWN',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'UP',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ], thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'green',
+              value: 1,
+            },
+          ] }, color: {
+            mode: 'thresholds',
+          } }, overrides: [
+            {
+              matcher: {
+                id: 'byFrameRefID',
+                options: 'B',
+              },
+              properties: [
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'Healthy',
+                          color: 'green',
+                          index: 0,
+                        },
+                        '1': {
+                          text: 'Degraded',
+                          color: 'yellow',
+                          index: 1,
+                        },
+                        '2': {
+                          text: 'Unhealthy',
+                          color: 'red',
+                          index: 2,
+                        },
+                      },
+                    },
+                  ],
+                },
+                {
+                  id: 'thresholds',
+                  value: {
+                    mode: 'absolute',
+                    steps: [
+                      {
+                        color: 'green',
+                        value: null,
+                      },
+                      {
+                        color: 'yellow',
+                        value: 1,
+                      },
+                      {
+                        color: 'red',
+                        value: 2,
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ] }, options+: { showValue: 'never', mergeValues: true, alignValue: 'left', rowHeight: 0.9, legend: {
+            showLegend: false,
+            displayMode: 'list',
+            placement: 'bottom',
+          }, tooltip: {
+            mode: 'single',
+            sort: 'none',
+          } } },
+          lib.table('Current failure', 12, 7, 'probe_smtp_failure_info: stage and reason of the last failed probe (empty while the target works).', [lib.t(f('probe_smtp_failure_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  stage: 3,
+                  reason: 4,
+                },
+              },
+            },
+          ] },
+          lib.timeseries('Failures over time', 24, 6, 'probe_smtp_failure_info by stage and reason.', lib.split('probe_smtp_failure_info{%(s)s}', s, '{{stage}}/{{reason}} ({{module}})', '{{stage}}/{{reason}} ({{target_name}})')) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
+            drawStyle: 'bars',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+        ]),
+        lib.row('Timing', [
+          lib.timeseries('Time per phase', 12, 8, 'probe_smtp_duration_seconds, stacked by phase.', lib.split('probe_smtp_duration_seconds{%(s)s}', s, '{{phase}} ({{module}})', '{{phase}} ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 30,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'normal',
+              group: 'A',
+            },
+          } } }, options+: { legend+: { displayMode: 'table', calcs: [
+            'lastNotNull',
+            'max',
+          ] } } },
+          lib.timeseries('Probe duration and deadline', 12, 8, 'probe_duration_seconds against probe_timeout_seconds.', lib.split('probe_duration_seconds{%(s)s}', s, 'duration ({{module}})', 'duration ({{target_name}})') + lib.split('probe_timeout_seconds{%(s)s}', s, 'deadline ({{module}})', 'deadline ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+          lib.timeseries('Banner latency', 12, 7, 'probe_smtp_banner_latency_seconds.', lib.split('probe_smtp_banner_latency_seconds{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+          lib.timeseries('DNS lookup time', 12, 7, 'probe_dns_lookup_time_seconds (MX and address lookups).', lib.split('probe_dns_lookup_time_seconds{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+        ]),
+        lib.row('SMTP session', [
+          lib.table('EHLO extensions', 8, 8, 'probe_smtp_ehlo_extension_info: extensions advertised in the last successful EHLO (over TLS after STARTTLS).', [lib.t(f('probe_smtp_ehlo_extension_info{%(s)s}'))]) + { options+: { sortBy: [
+            {
+              displayName: 'extension',
+              desc: false,
+            },
+          ] }, transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  extension: 1,
+                  job: 2,
+                  module: 3,
+                },
+              },
+            },
+          ] },
+          lib.table('AUTH mechanisms advertised', 8, 8, 'probe_smtp_auth_mechanism_info: SASL mechanisms listed by AUTH.', [lib.t(f('probe_smtp_auth_mechanism_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  mechanism: 1,
+                  job: 2,
+                  module: 3,
+                },
+              },
+            },
+          ] },
+          lib.stat('SIZE limit', 4, 4, 'probe_smtp_size_limit_bytes (0: no fixed limit).', lib.split('probe_smtp_size_limit_bytes{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'bytes', thresholds+: { steps: [
+            {
+              color: 'blue',
+              value: null,
+            },
+          ] } } } },
+          lib.stat('HELO fallback', 4, 4, 'probe_smtp_helo_fallback: 1 when EHLO was rejected and HELO used.', lib.split('probe_smtp_helo_fallback{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'green',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'red',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+          lib.stat('STARTTLS offered', 4, 4, 'probe_smtp_starttls_offered (EHLO before TLS).', lib.split('probe_smtp_starttls_offered{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+          lib.stat('AUTH before TLS', 4, 4, 'probe_smtp_auth_before_tls: AUTH advertised on the unencrypted connection.', lib.split('probe_smtp_auth_before_tls{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'green',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'red',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+        ]),
+        lib.row('TLS and certificate', [
+          lib.stat('TLS established', 4, 5, 'probe_smtp_tls_established.', lib.split('probe_smtp_tls_established{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+          lib.stat('Certificate verified', 4, 5, 'probe_smtp_tls_verified: chain, dates and name.', lib.split('probe_smtp_tls_verified{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ] } }, options+: { colorMode: 'background' } },
+          lib.stat('Certificate days left', 4, 5, 'probe_smtp_tls_days_to_expiry (leaf).', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 'd', decimals: 1, thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 7,
+            },
+            {
+              color: 'yellow',
+              value: 14,
+            },
+            {
+              color: 'green',
+              value: 30,
+            },
+          ] } } }, options+: { colorMode: 'background' } },
+          lib.stat('Chain expires', 8, 5, 'probe_ssl_earliest_cert_expiry (presented chain) and probe_ssl_last_chain_expiry_timestamp_seconds (verified chain up to the root).', lib.split('probe_ssl_earliest_cert_expiry{%(s)s} * 1000', s, 'presented ({{module}})', 'presented ({{target_name}})') + lib.split('probe_ssl_last_chain_expiry_timestamp_seconds{%(s)s} * 1000', s, 'verified ({{module}})', 'verified ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 'dateTimeAsIso', thresholds+: { steps: [
+            {
+              color: 'blue',
+              value: null,
+            },
+          ] } } } },
+          lib.table('TLS version and cipher', 12, 6, 'probe_tls_version_info and probe_tls_cipher_info.', [lib.t(f('probe_tls_version_info{%(s)s}')), lib.t(f('probe_tls_cipher_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'merge',
+              options: {},
+            },
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  'Value #A': true,
+                  'Value #B': true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  version: 3,
+                  cipher: 4,
+                },
+              },
+            },
+          ] },
+          lib.table('Verification problems', 12, 6, 'probe_smtp_tls_verify_info: why the certificate did not verify (expired, unknown_ca, hostname_mismatch, ...).', [lib.t(f('probe_smtp_tls_verify_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  reason: 3,
+                },
+              },
+            },
+          ] },
+          lib.table('Leaf certificate', 24, 5, 'probe_ssl_last_chain_info: subject, issuer, serial number and SHA-256 fingerprint of the leaf. A new certificate makes a new row.', [lib.t(f('probe_ssl_last_chain_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  subject: 1,
+                  issuer: 2,
+                  serialnumber: 3,
+                  fingerprint_sha256: 4,
+                  job: 5,
+                  module: 6,
+                },
+              },
+            },
+          ] },
+          lib.timeseries('Certificate days left over time', 24, 7, 'probe_smtp_tls_days_to_expiry; for mail domains, the earliest certificate of each MX host address.', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, 'leaf ({{module}})', 'leaf ({{target_name}})') + lib.split('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 'd', thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 7,
+            },
+            {
+              color: 'yellow',
+              value: 14,
+            },
+            {
+              color: 'green',
+              value: 30,
+            },
+          ] }, custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+        ]),
+        lib.row('Authentication and test message', [
+          lib.stat('AUTH', 4, 5, 'probe_smtp_auth_success: 1 when AUTH got 235.', lib.split('probe_smtp_auth_success{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'failed',
+                  color: 'red',
+                  index: 0,
+                },
+                '1': {
+                  text: 'OK',
+                  color: 'green',
+                  index: 1,
+                },
+              },
+            },
+          ] } }, options+: { colorMode: 'background' } },
+          lib.stat('Attempts', 4, 5, 'probe_smtp_attempts: conversations run (> 1 after 4xx retries).', lib.split('probe_smtp_attempts{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 2,
+            },
+          ] } } } },
+          lib.table('SASL mechanism used', 4, 5, 'probe_smtp_auth_mechanism_used_info.', [lib.t(f('probe_smtp_auth_mechanism_used_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  mechanism: 1,
+                  job: 2,
+                  module: 3,
+                },
+              },
+            },
+          ] },
+          lib.table('RCPT replies', 6, 5, 'probe_smtp_rcpt_status_code per recipient.', [lib.t(f('probe_smtp_rcpt_status_code{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  instance: true,
+                },
+                renameByName: {
+                  Value: 'Code',
+                },
+                indexByName: {
+                  target_name: 0,
+                  recipient: 1,
+                  Value: 2,
+                  job: 3,
+                  module: 4,
+                },
+              },
+            },
+          ] },
+          lib.table('Last reply details', 6, 5, 'probe_smtp_enhanced_status_code_info (RFC 3463 code of the last reply that carried one) and probe_smtp_message_info (token of the last test message, to find it in the mailbox).', [lib.t(f('probe_smtp_enhanced_status_code_info{%(s)s}')), lib.t(f('probe_smtp_message_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'merge',
+              options: {},
+            },
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  'Value #A': true,
+                  'Value #B': true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  job: 1,
+                  module: 2,
+                  code: 3,
+                  token: 4,
+                },
+              },
+            },
+          ] },
+        ]),
+        lib.row('Mail domain (MX)', [
+          lib.stat('MX records', 4, 5, 'probe_smtp_mx_records (0 with an implicit MX).', lib.split('probe_smtp_mx_records{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'blue',
+              value: null,
+            },
+          ] } } } },
+          lib.stat('Reachable MX hosts', 4, 5, 'probe_smtp_mx_reachable: MX hosts with an address that accepted TCP.', lib.split('probe_smtp_mx_reachable{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'red',
+              value: null,
+            },
+            {
+              color: 'green',
+              value: 1,
+            },
+          ] } } }, options+: { colorMode: 'background' } },
+          lib.stat('Null MX', 4, 5, 'probe_smtp_mx_null: the domain accepts no mail (RFC 7505).', lib.split('probe_smtp_mx_null{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  color: 'green',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'red',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+          lib.stat('Implicit MX', 4, 5, "probe_smtp_mx_implicit: no MX records, the domain's own addresses were probed.", lib.split('probe_smtp_mx_implicit{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [
+            {
+              type: 'value',
+              options: {
+                '0': {
+                  text: 'no',
+                  index: 0,
+                },
+                '1': {
+                  text: 'yes',
+                  color: 'yellow',
+                  index: 1,
+                },
+              },
+            },
+          ] } } },
+          lib.table('MX set', 8, 5, 'probe_smtp_mx_info: the MX records, by preference.', [lib.t(f('probe_smtp_mx_info{%(s)s}'))]) + { options+: { sortBy: [
+            {
+              displayName: 'preference',
+              desc: false,
+            },
+          ] }, transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  preference: 1,
+                  exchange: 2,
+                  job: 3,
+                  module: 4,
+                },
+              },
+            },
+          ] },
+          lib.table('MX hosts', 12, 7, 'Per MX host address: result (probe_smtp_mx_host_success), greeting latency and days to the earliest certificate expiry.', [lib.t(f('probe_smtp_mx_host_success{%(s)s}')), lib.t(f('probe_smtp_mx_host_banner_latency_seconds{%(s)s}')), lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Result',
+              },
+              properties: [
+                {
+                  id: 'custom.cellOptions',
+                  value: {
+                    type: 'color-background',
+                  },
+                },
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'DOWN',
+                          color: 'red',
+                          index: 0,
+                        },
+                        '1': {
+                          text: 'UP',
+                          color: 'green',
+                          index: 1,
+                        },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Banner latency',
+              },
+              properties: [
+                {
+                  id: 'unit',
+                  value: 's',
+                },
+              ],
+            },
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Certificate days',
+              },
+              properties: [
+                {
+                  id: 'custom.cellOptions',
+                  value: {
+                    type: 'color-text',
+                  },
+                },
+                {
+                  id: 'thresholds',
+                  value: {
+                    mode: 'absolute',
+                    steps: [
+                      {
+                        color: 'red',
+                        value: null,
+                      },
+                      {
+                        color: 'orange',
+                        value: 7,
+                      },
+                      {
+                        color: 'yellow',
+                        value: 14,
+                      },
+                      {
+                        color: 'green',
+                        value: 30,
+                      },
+                    ],
+                  },
+                },
+                {
+                  id: 'unit',
+                  value: 'd',
+                },
+              ],
+            },
+          ] }, transformations: [
+            {
+              id: 'merge',
+              options: {},
+            },
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  instance: true,
+                },
+                renameByName: {
+                  'Value #A': 'Result',
+                  'Value #B': 'Banner latency',
+                  'Value #C': 'Certificate days',
+                },
+                indexByName: {
+                  target_name: 0,
+                  mx: 1,
+                  ip: 2,
+                  'Value #A': 3,
+                  'Value #B': 4,
+                  'Value #C': 5,
+                  job: 6,
+                  module: 7,
+                },
+              },
+            },
+          ] },
+          lib.table('MX host failures', 12, 7, 'probe_smtp_mx_host_failure_info: stage and reason per failing host address.', [lib.t(f('probe_smtp_mx_host_failure_info{%(s)s}'))]) + { transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  Value: true,
+                  instance: true,
+                },
+                renameByName: {},
+                indexByName: {
+                  target_name: 0,
+                  mx: 1,
+                  ip: 2,
+                  stage: 3,
+                  reason: 4,
+                  job: 5,
+                  module: 6,
+                },
+              },
+            },
+          ] },
+          lib.timeseries('MX host banner latency', 12, 7, 'probe_smtp_mx_host_banner_latency_seconds.', lib.split('probe_smtp_mx_host_banner_latency_seconds{%(s)s}', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 's', custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+          lib.timeseries('MX host results over time', 12, 7, 'probe_smtp_mx_host_success per host address.', lib.split('probe_smtp_mx_host_success{%(s)s}', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { min: 0, max: 1, custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+          } } } },
+        ]),
+
+      ], collapsed={
+        'Authentication and test message': c.noAuthText,
+        'Mail domain (MX)': c.noMXText,
+      }, runbooks={
+        Status: ['SMTPProbeFailing'],
+        Health: ['SMTPUnhealthy', 'SMTPDegraded'],
+        'Current failure': ['SMTPProbeFailing'],
+        'Banner latency': ['SMTPBannerLatencyHigh'],
+        'STARTTLS offered': ['SMTPStartTLSMissing'],
+        'Certificate verified': ['SMTPCertificateNotVerified'],
+        'Certificate days left': ['SMTPCertificateExpiring', 'SMTPCertificateExpired'],
+        AUTH: ['SMTPAuthenticationFailing'],
+        Attempts: ['SMTPTemporaryFailuresPersisting'],
+        'MX records': ['SMTPMXRecordsMissing'],
+        'Reachable MX hosts': ['SMTPNoMXReachable'],
+        'MX host failures': ['SMTPMXHostFailing'],
+      }),
+  },
+}
