@@ -190,6 +190,7 @@ SendConfig read_send(const toml::table& table, const std::string& path, const st
 
 // The check units a module can turn on with `NAME = true` (probes/checks.cpp).
 const std::vector<std::string_view> kCheckSwitches{
+    "fcrdns",
 };
 
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},

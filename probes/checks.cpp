@@ -2,10 +2,13 @@
 // under probes/checks/ and one line here (docs/development.md).
 #include "smtp_exporter/check.h"
 
+#include "checks/fcrdns.h"
+
 namespace smtp_exporter::probes {
 
 const std::vector<const Check*>& checks() {
   static const std::vector<const Check*> units{
+      &fcrdns_check(),
   };
   return units;
 }
