@@ -188,6 +188,11 @@ SendConfig read_send(const toml::table& table, const std::string& path, const st
   return send;
 }
 
+// The check units a module can turn on with `NAME = true` (probes/checks.cpp).
+const std::vector<std::string_view> kCheckSwitches{
+    "fcrdns",
+};
+
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
                                                                      {"ip6", IpProtocol::ip6}};
 
@@ -307,6 +312,8 @@ Module read_module(const toml::table& table, const std::string& path, const std:
     if (!d) reader.fail("retry_delay", "invalid duration \"" + *delay + "\" (use e.g. \"5s\")");
     m.retry_delay = *d;
   }
+  for (std::string_view unit : kCheckSwitches)
+    if (reader.boolean(unit).value_or(false)) m.checks.emplace(unit);
   if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file);
   if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
   if (m.mx && (m.auth || m.send))
@@ -351,6 +358,7 @@ std::string to_toml(const std::string& name, const Module& m) {
                      {"ip_protocol_fallback", m.ip_protocol_fallback}};
   if (!m.ehlo_name.empty()) module.insert("ehlo_name", m.ehlo_name);
   module.insert("mx", m.mx);
+  for (const auto& unit : m.checks) module.insert(unit, true);
   module.insert("degraded_banner_latency", format_duration(m.degraded_banner_latency));
   module.insert("degraded_cert_days", m.degraded_cert_days);
   if (m.retries > 0) {  // only when retrying: keeps the rendering of plain modules unchanged

@@ -81,8 +81,10 @@ struct Agent::State : std::enable_shared_from_this<State> {
       auto started = Clock::now();
       if (!co_await acquire(gen)) break;
       std::string error;
-      auto request = runtime->request(target.module, target.target, "", error);  // checked at load
-      request->timeout = std::min(request->timeout, std::chrono::duration_cast<std::chrono::milliseconds>(target.interval));
+      // Never longer than the interval: a probe ends before the next one is due.
+      const auto deadline = std::min(runtime->config.modules.at(target.module).timeout,
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(target.interval));
+      auto request = runtime->request(target.module, target.target, "", error, deadline);  // checked at load
       probes::ProbeResult result = co_await probes::run_probe(*request);
       release();
       if (gen != generation) break;

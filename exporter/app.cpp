@@ -299,18 +299,23 @@ boost::asio::awaitable<HttpResponse> App::State::probe(const HttpRequest& reques
     if (!name || name->port) co_return text(400, "invalid hostname: " + (name ? std::string("must not have a port") : error));
     server_name = name->host;
   }
-  auto built = current->request(module_name, target_param->second, server_name, error);
+  // The scrape's budget (X-Prometheus-Scrape-Timeout-Seconds minus the
+  // offset) bounds the module's timeout; a bad header is reported after the
+  // target's own errors, as before.
+  auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
+  std::optional<std::chrono::milliseconds> deadline;
+  std::string deadline_error;
+  if (auto module = cfg->modules.find(module_name); module != cfg->modules.end())
+    deadline = probe_timeout(module->second.timeout, header == request.headers.end() ? nullptr : &header->second,
+                             options.timeout_offset_seconds, deadline_error);
+  auto built = current->request(module_name, target_param->second, server_name, error, deadline);
   if (!built) co_return text(400, error);
   probes::ProbeRequest& probe_request = *built;
   // [web] allowed_targets: the host (or mail domain) asked for, by name or
   // address as written; a name is not resolved to check it against networks.
   if (!config::target_allowed(cfg->web, probe_request.host))
     co_return text(403, "target \"" + json_escape(target_param->second) + "\" is not allowed by [web] allowed_targets");
-  auto header = request.headers.find("x-prometheus-scrape-timeout-seconds");
-  auto timeout = probe_timeout(probe_request.timeout, header == request.headers.end() ? nullptr : &header->second,
-                               options.timeout_offset_seconds, error);
-  if (!timeout) co_return text(400, error);
-  probe_request.timeout = *timeout;
+  if (!deadline_error.empty()) co_return text(400, deadline_error);
   auto debug = params->find("debug");
   bool want_debug = debug != params->end() && (debug->second == "true" || debug->second == "1");
   probes::ProbeResult finished = co_await probes::run_probe(probe_request);

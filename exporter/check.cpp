@@ -786,10 +786,9 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "smtp_exporter check: " << e.what() << "\n";
     return kCheckUsageError;
   }
-  auto built = runtime->request(module_name, options->target, options->hostname, error);
+  auto built = runtime->request(module_name, options->target, options->hostname, error, options->timeout);
   if (!built) return usage_error(error);
   probes::ProbeRequest& request = *built;
-  if (options->timeout) request.timeout = *options->timeout;
 
   CheckSubject subject;
   subject.target = options->target;

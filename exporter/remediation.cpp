@@ -578,10 +578,18 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
 
 }  // namespace
 
-const std::vector<Remediation>& remediation_table() { return kTable; }
+const std::vector<Remediation>& remediation_table() {
+  static const std::vector<Remediation> all = [] {
+    std::vector<Remediation> out = kTable;
+    for (const probes::Check* check : probes::checks())
+      out.insert(out.end(), check->remediations().begin(), check->remediations().end());
+    return out;
+  }();
+  return all;
+}
 
 const Remediation* find_remediation(std::string_view key) {
-  for (const auto& entry : kTable)
+  for (const auto& entry : remediation_table())
     if (entry.key == key) return &entry;
   return nullptr;
 }
@@ -686,6 +694,10 @@ std::vector<const Remediation*> remediation_for(const probes::ProbeResult& resul
   if (result.banner_latency_seconds && limit > 0 && *result.banner_latency_seconds > limit)
     add_unique(keys, "health/slow_greeting");
   if (result.mx && result.mx->implicit) add_unique(keys, "dns/no_mx");
+  // The check units' findings carry their keys.
+  for (const auto& finding : probes::check_findings(result)) add_unique(keys, finding.key);
+  for (const auto& host : result.mx_hosts)
+    for (const auto& finding : probes::check_findings(host.result)) add_unique(keys, finding.key);
 
   std::vector<const Remediation*> entries;
   for (const auto& key : keys)
@@ -749,9 +761,9 @@ std::string remediation_markdown() {
       "465), leave out `-starttls smtp`. The Docker examples call the mail server's Compose service `postfix`,\n"
       "the Kubernetes examples its Deployment `postfix` (pods labelled `app=postfix`): use your own names.\n\n"
       "| Key | Problem |\n|---|---|\n";
-  for (const auto& entry : kTable)
+  for (const auto& entry : remediation_table())
     out += "| [`" + std::string(entry.key) + "`](#" + anchor(entry.key) + ") | " + std::string(entry.title) + " |\n";
-  for (const auto& entry : kTable) {
+  for (const auto& entry : remediation_table()) {
     out += "\n<a id=\"" + anchor(entry.key) + "\"></a>\n\n## `" + std::string(entry.key) + "`: " +
            std::string(entry.title) + "\n\nLikely causes:\n\n";
     bullets(out, entry.causes, generic);

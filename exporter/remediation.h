@@ -13,21 +13,18 @@
 #include <string_view>
 #include <vector>
 
+#include "smtp_exporter/check.h"
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/probe_result.h"
 
 namespace smtp_exporter::exporter {
 
-struct Remediation {
-  std::string_view key;    // "connect/refused", "tls/certificate_error/expired", "health/cert_expiring", ...
-  std::string_view title;  // one line
-  std::vector<std::string_view> causes;
-  std::vector<std::string_view> fixes;  // Debian / systemd host
-  std::vector<std::string_view> docker;
-  std::vector<std::string_view> kubernetes;
-};
+// "connect/refused", "tls/certificate_error/expired", "health/cert_expiring",
+// and the check units' own entries ("fcrdns/no_ptr", ...).
+using Remediation = probes::Remediation;
 
-// Every entry, in the order of the documentation.
+// Every entry, in the order of the documentation: the table's, then each
+// check unit's (smtp_exporter/check.h).
 const std::vector<Remediation>& remediation_table();
 // The entry with this key; null when there is none.
 const Remediation* find_remediation(std::string_view key);

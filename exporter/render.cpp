@@ -10,6 +10,7 @@
 
 #include <deque>
 
+#include "smtp_exporter/check.h"
 #include "text.h"
 
 namespace smtp_exporter::exporter {
@@ -192,6 +193,20 @@ void render_transaction(Metrics& m, const probes::ProbeResult& r) {
 
 namespace {
 
+// The check units' series (smtp_exporter/check.h): the probed host's, and
+// each MX host address' with its `mx` and `ip` labels.
+void render_checks(Metrics& m, const probes::ProbeResult& r) {
+  auto add = [&](const std::vector<probes::Series>& series, const prometheus::Labels& extra) {
+    for (const auto& s : series) {
+      prometheus::Labels labels = extra;
+      for (const auto& [name, value] : s.labels) labels.emplace(name, value);
+      m.family(s.name, std::string(s.help)).Add(labels).Set(s.value);
+    }
+  };
+  add(probes::check_series(r), {});
+  for (const auto& h : r.mx_hosts) add(probes::check_series(h.result), {{"mx", h.exchange}, {"ip", h.ip}});
+}
+
 void fill(Metrics& m, const probes::ProbeResult& r) {
   using probes::Stage;
   m.set("probe_success", "Whether the probe succeeded (1) or failed (0).", r.success ? 1 : 0);
@@ -230,6 +245,7 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
   render_tls(m, r);
   if (r.mx) render_mx(m, r);
   render_transaction(m, r);
+  render_checks(m, r);
 
   // A state set: exactly one of the three is 1.
   auto health = m.family("probe_smtp_health", "Health of the probed service: healthy, degraded or unhealthy.");

@@ -46,7 +46,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config) {
 }
 
 std::optional<probes::ProbeRequest> Runtime::request(const std::string& module_name, std::string_view target_text,
-                                                     const std::string& server_name, std::string& error) const {
+                                                     const std::string& server_name, std::string& error,
+                                                     std::optional<std::chrono::milliseconds> deadline) const {
   auto module = config.modules.find(module_name);
   if (module == config.modules.end()) {
     error = "unknown module \"" + json_escape(module_name) + "\"";
@@ -64,7 +65,7 @@ std::optional<probes::ProbeRequest> Runtime::request(const std::string& module_n
   request.host = target->host;
   request.port = target->port.value_or(module->second.port);
   request.module = module->second;
-  request.timeout = module->second.timeout;
+  request.timeout = deadline.value_or(module->second.timeout);
   if (auto tls = this->tls.find(module_name); tls != this->tls.end()) request.tls_context = tls->second;
   request.server_name = server_name;
   request.mx = mx;

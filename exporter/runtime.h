@@ -26,9 +26,12 @@ struct Runtime {
   static std::shared_ptr<const Runtime> build(config::Config config);
 
   // The request to probe `target` ("HOST[:PORT]" or "mx:DOMAIN") with the
-  // module `module_name` within its timeout; nullopt with a one-line error.
+  // module `module_name`; nullopt with a one-line error. Its deadline is set
+  // here and nowhere else: `deadline` when the caller has one (the scrape's
+  // budget, the agent's interval, check --timeout), else the module's timeout.
   std::optional<probes::ProbeRequest> request(const std::string& module_name, std::string_view target,
-                                              const std::string& server_name, std::string& error) const;
+                                              const std::string& server_name, std::string& error,
+                                              std::optional<std::chrono::milliseconds> deadline = {}) const;
 };
 
 }  // namespace smtp_exporter::exporter

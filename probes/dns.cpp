@@ -31,6 +31,26 @@ std::string_view to_string(DnsError e) {
   return "other";
 }
 
+std::string reverse_name(const asio::ip::address& address, std::string_view suffix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) out += std::to_string(*it) + ".";
+    out += suffix.empty() ? "in-addr.arpa" : suffix;
+  } else {
+    auto bytes = address.to_v6().to_bytes();
+    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+      out += kHex[*it & 0xf];
+      out += '.';
+      out += kHex[*it >> 4];
+      out += '.';
+    }
+    out += suffix.empty() ? "ip6.arpa" : suffix;
+  }
+  return out;
+}
+
 DnsOptions dns_options(const config::DnsConfig& config) {
   return {config.servers, config.timeout, config.tries};
 }
@@ -259,6 +279,44 @@ asio::awaitable<MxLookup> DnsResolver::mx(const std::string& domain) {
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(MxLookup)>(initiate,
                                                                                            asio::use_awaitable);
+}
+
+asio::awaitable<PtrLookup> DnsResolver::ptr(const asio::ip::address& address) {
+  const std::string name = reverse_name(address);
+  auto initiate = [this, &name](auto handler) {
+    using P = Pending<decltype(handler), PtrLookup>;
+    ares_query(
+        state_->channel, name.c_str(), 1 /* C_IN */, 12 /* T_PTR */,
+        [](void* arg, int status, int, unsigned char* answer, int length) {
+          PtrLookup lookup;
+          lookup.error = classify(status);
+          if (status == ARES_SUCCESS) {
+            hostent* host = nullptr;
+            // The address is only copied into the hostent: any will do.
+            in6_addr any{};
+            status = ares_parse_ptr_reply(answer, length, &any, sizeof any, AF_INET6, &host);
+            lookup.error = classify(status);
+            if (host) {
+              auto add = [&](const char* n) {
+                std::string text = n;
+                if (!text.empty() && text.back() == '.') text.pop_back();
+                if (!text.empty() && std::find(lookup.names.begin(), lookup.names.end(), text) == lookup.names.end())
+                  lookup.names.push_back(std::move(text));
+              };
+              if (host->h_name) add(host->h_name);
+              for (char** alias = host->h_aliases; alias && *alias; ++alias) add(*alias);
+              ares_free_hostent(host);
+            }
+            if (lookup.error == DnsError::none && lookup.names.empty()) lookup.error = DnsError::nodata;
+          }
+          if (status != ARES_SUCCESS) lookup.detail = ares_strerror(status);
+          P::complete(arg, std::move(lookup));
+        },
+        new P{std::move(handler)});
+    state_->schedule_timeout();
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(PtrLookup)>(initiate,
+                                                                                            asio::use_awaitable);
 }
 
 }  // namespace smtp_exporter::probes

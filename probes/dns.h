@@ -51,6 +51,17 @@ struct MxLookup {
   std::vector<MxRecord> records;  // sorted by preference, then name
 };
 
+struct PtrLookup {
+  DnsError error = DnsError::none;
+  std::string detail;
+  std::vector<std::string> names;  // without the final dot, in answer order
+};
+
+// The reverse name of an address under `suffix` (RFC 1035 §3.5, RFC 3596
+// §2.5): octets reversed for IPv4 ("25.2.0.192.in-addr.arpa"), nibbles for
+// IPv6 ("...ip6.arpa"). Also the query form of a DNS blocklist (RFC 5782).
+std::string reverse_name(const boost::asio::ip::address& address, std::string_view suffix = {});
+
 // One c-ares channel. Use it from a single strand; it must outlive its lookups.
 class DnsResolver {
  public:
@@ -64,6 +75,8 @@ class DnsResolver {
   boost::asio::awaitable<AddressLookup> addresses(const std::string& name);
   // The MX records of `domain`.
   boost::asio::awaitable<MxLookup> mx(const std::string& domain);
+  // The PTR records of `address` (DNS only, not /etc/hosts).
+  boost::asio::awaitable<PtrLookup> ptr(const boost::asio::ip::address& address);
   // Ends every pending lookup with DnsError::cancelled.
   void cancel();
 

@@ -1,5 +1,7 @@
 #include "smtp_exporter/health.h"
 
+#include "smtp_exporter/check.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -75,6 +77,10 @@ HealthVerdict classify_health(const ProbeResult& r, const config::Module& module
                                     seconds_text(limit) + ")");
   if (r.mx && r.mx->implicit)
     worsen(v, Health::degraded, "the domain has no MX records; mail goes to its own address (implicit MX)");
+  // The check units' findings, the host's and every MX host's.
+  for (const Finding& f : check_findings(r)) worsen(v, f.severity, f.text);
+  for (const auto& h : r.mx_hosts)
+    for (const Finding& f : check_findings(h.result)) worsen(v, f.severity, h.exchange + " (" + h.ip + "): " + f.text);
   return v;
 }
 

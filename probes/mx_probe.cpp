@@ -8,6 +8,8 @@
 
 #include "dns.h"
 #include "gather.h"
+#include "host_probe.h"
+#include "verdict.h"
 
 namespace smtp_exporter::probes {
 namespace {

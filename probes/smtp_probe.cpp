@@ -23,13 +23,14 @@
 
 #include "dns.h"
 #include "ehlo.h"
-#include "mx_probe.h"
-#include "smtp_exporter/health.h"
+#include "host_probe.h"
+#include "smtp_exporter/check.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_reply.h"
 #include "socket_clock.h"
 #include "tls.h"
 #include "transaction.h"
+#include "verdict.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -48,7 +49,6 @@ double seconds_between(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double>(end - start).count();
 }
 
-double seconds_since(Clock::time_point start) { return seconds_between(start, Clock::now()); }
 
 // The I/O objects of one probe. Shared with the deadline handler, so a
 // handler that runs after the probe has returned never touches freed memory.
@@ -326,6 +326,7 @@ class Conversation {
       co_return false;
     }
     result.helo_fallback = command == "HELO";
+    result.ehlo_greeting = reply->lines.empty() ? "" : reply->lines.front();
     result.extensions.clear();
     result.auth_mechanisms.clear();
     result.size_limit.reset();
@@ -726,11 +727,6 @@ class Conversation {
 
 }  // namespace
 
-asio::awaitable<ProbeResult> run_probe(const ProbeRequest& request) {
-  if (request.mx) co_return co_await run_mx_probe(request);
-  co_return co_await run_host_probe(request);
-}
-
 asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   auto started = Clock::now();
   auto io = std::make_shared<Io>(co_await asio::this_coro::executor);
@@ -766,6 +762,9 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   }
   io->deadline.cancel();
   io->socket.close(ignored);
+  // The check units that run after the session (smtp_exporter/check.h).
+  const Clock::time_point deadline = started + request.timeout;
+  co_await run_checks(request, result, deadline);
   if (!earlier_log.empty()) {
     earlier_log.insert(earlier_log.end(), std::make_move_iterator(result.log.begin()),
                        std::make_move_iterator(result.log.end()));
@@ -773,16 +772,6 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request) {
   }
   finish(result, started, request);
   co_return result;
-}
-
-void finish(ProbeResult& result, Clock::time_point started, const ProbeRequest& request) {
-  result.success = !result.failure;
-  result.timeout_seconds = std::chrono::duration<double>(request.timeout).count();
-  result.duration_seconds = seconds_since(started);
-  result.health = classify_health(result, request.module);
-  result.log.push_back({std::chrono::system_clock::now(), result.success ? LogEntry::Kind::info : LogEntry::Kind::error,
-                        std::string(result.success ? "Probe succeeded" : "Probe failed") + " after " +
-                            std::to_string(result.duration_seconds) + "s"});
 }
 
 }  // namespace smtp_exporter::probes

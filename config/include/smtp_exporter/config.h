@@ -9,6 +9,7 @@
 #include <utility>
 #include <optional>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,9 @@ struct Module {
   DnsConfig dns;  // [dns] with this module's dns_* keys applied
   // The target is a mail domain: probe every host of its MX set.
   bool mx = false;
+  // The check units this module turns on (`fcrdns = true`, ...): the names of
+  // config/module.cpp's kCheckSwitches, as probes/checks.cpp registers them.
+  std::set<std::string> checks;
   // Health (probe_smtp_health): slower greetings and certificates closer to
   // expiry than these make a working server "degraded". 0s: no latency limit.
   Duration degraded_banner_latency = std::chrono::seconds(2);

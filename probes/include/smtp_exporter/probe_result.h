@@ -2,7 +2,10 @@
 // metrics renderer and the debug page. No sockets, HTTP or Prometheus here.
 #pragma once
 
+#include <any>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -127,6 +130,7 @@ struct ProbeResult {
   std::optional<int> banner_code;
   std::optional<int> last_code;  // code of the last reply seen
   std::vector<std::string> banner_lines;
+  std::string ehlo_greeting;  // first line of the last EHLO reply: "mx.example.com Hello ..."
   std::vector<EhloExtension> extensions;
   bool helo_fallback = false;  // EHLO was rejected and HELO worked
   std::optional<std::uint64_t> size_limit;  // SIZE parameter; 0 = no fixed limit
@@ -154,6 +158,8 @@ struct ProbeResult {
   std::optional<int> attempts;
   HealthVerdict health;  // set when the probe finishes
   std::vector<LogEntry> log;
+  // The check units' parts of the result (smtp_exporter/check.h), by unit name.
+  std::map<std::string, std::any, std::less<>> sections;
   // Mail domain probes only: the MX set and one probe per host address.
   std::optional<MxInfo> mx;
   std::vector<MxHost> mx_hosts;

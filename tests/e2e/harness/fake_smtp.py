@@ -9,8 +9,9 @@ class FakeSmtp:
     """Listens on (host, port); greets with `greeting` and answers EHLO/QUIT politely.
     greeting="421 ..." makes a reachable but broken server."""
 
-    def __init__(self, host, port, greeting="220 fake.test ESMTP"):
+    def __init__(self, host, port, greeting="220 fake.test ESMTP", ehlo_name="fake.test"):
         self.greeting = greeting
+        self.ehlo_name = ehlo_name
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
@@ -34,7 +35,7 @@ class FakeSmtp:
                 for line in conn.makefile("rb"):
                     command = line.strip().upper()
                     if command.startswith(b"EHLO") or command.startswith(b"HELO"):
-                        conn.sendall(b"250-fake.test\r\n250 PIPELINING\r\n")
+                        conn.sendall(b"250-" + self.ehlo_name.encode() + b"\r\n250 PIPELINING\r\n")
                     elif command.startswith(b"QUIT"):
                         conn.sendall(b"221 bye\r\n")
                         return

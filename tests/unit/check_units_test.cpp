@@ -1,0 +1,130 @@
+// The check units (smtp_exporter/check.h): the registry, the FCrDNS unit's
+// series and findings from its section, the views that walk the units
+// (health, metrics, remediation), and the module switch in the config.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "checks/fcrdns.h"
+#include "dns.h"
+#include "remediation.h"
+#include "smtp_exporter/check.h"
+#include "smtp_exporter/config.h"
+#include "smtp_exporter/health.h"
+#include "smtp_exporter/render.h"
+
+namespace smtp_exporter::probes {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+ProbeResult with_fcrdns(FcrdnsSection s) {
+  ProbeResult r;
+  r.success = true;
+  r.ip = s.ip;
+  r.sections.emplace("fcrdns", std::move(s));
+  return r;
+}
+
+FcrdnsSection section_for(std::vector<std::string> ptr, std::vector<std::string> confirmed, std::string banner,
+                          std::string ehlo) {
+  FcrdnsSection s;
+  s.ip = "192.0.2.25";
+  s.expected = "mx.example.org";
+  s.ptr_names = std::move(ptr);
+  s.confirmed = std::move(confirmed);
+  s.banner_hostname = std::move(banner);
+  s.ehlo_hostname = std::move(ehlo);
+  if (s.ptr_names.empty()) s.ptr_error = DnsError::nxdomain;
+  return s;
+}
+
+std::vector<std::string> keys(const std::vector<Finding>& findings) {
+  std::vector<std::string> out;
+  for (const auto& f : findings) out.push_back(f.key);
+  return out;
+}
+
+TEST(CheckUnits, RegistryListsFcrdnsAndItsSwitchIsAConfigKey) {
+  ASSERT_FALSE(checks().empty());
+  EXPECT_EQ(checks().front()->name(), "fcrdns");
+  config::Config c = config::load_string("[modules.a]\nfcrdns = true\n[modules.b]\nfcrdns = false\n[modules.c]\n", "x.toml");
+  EXPECT_TRUE(fcrdns_check().enabled(c.modules.at("a")));
+  EXPECT_FALSE(fcrdns_check().enabled(c.modules.at("b")));
+  EXPECT_FALSE(fcrdns_check().enabled(c.modules.at("c")));
+  // Written back by to_toml, and loaded again.
+  std::string text = config::to_toml("a", c.modules.at("a"));
+  EXPECT_THAT(text, HasSubstr("fcrdns = true"));
+  EXPECT_TRUE(fcrdns_check().enabled(config::load_string(text, "again.toml").modules.at("a")));
+  EXPECT_THAT(config::to_toml("c", c.modules.at("c")), Not(HasSubstr("fcrdns")));
+}
+
+TEST(CheckUnits, NothingWithoutTheSection) {
+  ProbeResult r;
+  EXPECT_TRUE(check_series(r).empty());
+  EXPECT_TRUE(check_findings(r).empty());
+}
+
+TEST(Fcrdns, MatchingNamesGiveNoFinding) {
+  auto r = with_fcrdns(section_for({"mx.example.org"}, {"mx.example.org"}, "MX.example.org", "mx.example.org."));
+  EXPECT_TRUE(check_findings(r).empty());
+  auto series = check_series(r);
+  auto value = [&](const std::string& name) {
+    for (const auto& s : series)
+      if (s.name == name) return s.value;
+    return -1.0;
+  };
+  EXPECT_EQ(value("probe_smtp_fcrdns_ok"), 1);
+  EXPECT_EQ(value("probe_smtp_ptr_info"), 1);
+  EXPECT_EQ(value("probe_smtp_banner_hostname_info"), 1);
+  EXPECT_EQ(value("probe_smtp_banner_hostname_matches_ptr"), 1);
+}
+
+TEST(Fcrdns, EachMismatchIsADegradedFindingWithRemediation) {
+  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({}, {}, "mx.example.org", "")))),
+              ::testing::ElementsAre("fcrdns/no_ptr"));
+  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({"a.example"}, {}, "a.example", "a.example")))),
+              ::testing::ElementsAre("fcrdns/not_confirmed"));
+  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({"a.example"}, {"a.example"}, "b.example", "c.example")))),
+              ::testing::ElementsAre("fcrdns/banner_mismatch", "fcrdns/ehlo_mismatch"));
+  for (const auto& f : check_findings(with_fcrdns(section_for({}, {}, "x", "x")))) {
+    EXPECT_EQ(f.severity, Health::degraded);
+    EXPECT_NE(exporter::find_remediation(f.key), nullptr) << f.key;
+  }
+}
+
+TEST(Fcrdns, FindingsReachHealthMetricsAndRemediation) {
+  config::Module module;
+  auto r = with_fcrdns(section_for({}, {}, "mx.example.org", ""));
+  HealthVerdict v = classify_health(r, module);
+  EXPECT_EQ(v.status, Health::degraded);
+  EXPECT_THAT(v.findings, Contains("192.0.2.25 has no PTR record (nxdomain)"));
+  std::string metrics = exporter::render_metrics(r);
+  EXPECT_THAT(metrics, HasSubstr("\nprobe_smtp_fcrdns_ok 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("probe_smtp_banner_hostname_info{hostname=\"mx.example.org\"} 1"));
+  bool listed = false;
+  for (const auto* entry : exporter::remediation_for(r, module)) listed = listed || entry->key == "fcrdns/no_ptr";
+  EXPECT_TRUE(listed);
+  // An MX host's section: labelled with its name and address, and its finding named.
+  ProbeResult domain;
+  domain.mx.emplace();
+  domain.mx_hosts.push_back({"mx.example.org", 10, "192.0.2.25", true, r});
+  EXPECT_THAT(exporter::render_metrics(domain),
+              HasSubstr("probe_smtp_fcrdns_ok{ip=\"192.0.2.25\",mx=\"mx.example.org\"} 0"));
+  EXPECT_THAT(classify_health(domain, module).findings,
+              Contains("mx.example.org (192.0.2.25): 192.0.2.25 has no PTR record (nxdomain)"));
+}
+
+TEST(ReverseName, OctetsAndNibbles) {
+  using boost::asio::ip::make_address;
+  EXPECT_EQ(reverse_name(make_address("192.0.2.25")), "25.2.0.192.in-addr.arpa");
+  EXPECT_EQ(reverse_name(make_address("127.0.0.2"), "zen.example"), "2.0.0.127.zen.example");
+  EXPECT_EQ(reverse_name(make_address("2001:db8::1")),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+}
+
+}  // namespace
+}  // namespace smtp_exporter::probes
