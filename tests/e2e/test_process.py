@@ -245,6 +245,24 @@ class SecuredEndpoint(unittest.TestCase):
         body, _, code = out.stdout.rpartition("\n")
         return int(code or 0), body
 
+    def start_exporter(self, *flags):
+        """The exporter with this test's config and web config; returns (process, base URL)."""
+        port = free_port()
+        log = open(os.path.join(self.dir, "exporter.log"), "wb")
+        self.addCleanup(log.close)
+        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
+                                    f"--config.file={self.config}", f"--web.config.file={self.web}", *flags],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        return process, f"https://127.0.0.1:{port}"
+
+    def wait_for(self, process, url, status, *args):
+        deadline = time.monotonic() + 10
+        while self.curl(url, *args)[0] != status:
+            self.assertIsNone(process.poll(), "the exporter exited")
+            self.assertLess(time.monotonic(), deadline, f"{url} never answered {status}")
+            time.sleep(0.1)
+
     def test_config_check_validates_the_web_config(self):
         out = run(f"--config.file={self.config}", f"--web.config.file={self.web}", "--config.check")
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -261,19 +279,9 @@ class SecuredEndpoint(unittest.TestCase):
         self.assertIn("tls_server_config.client_auth_type", out.stderr)
 
     def test_https_basic_auth_and_allowed_targets(self):
-        port = free_port()
-        log = open(os.path.join(self.dir, "exporter.log"), "wb")
-        self.addCleanup(log.close)
-        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
-                                    f"--config.file={self.config}", f"--web.config.file={self.web}",
-                                    "--log.level=debug"], stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(lambda: process.poll() is None and process.kill())
-        base = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while self.curl(f"{base}/-/healthy")[0] != 401:
-            self.assertIsNone(process.poll(), "the exporter exited")
-            self.assertLess(time.monotonic(), deadline, "no HTTPS answer within 10 s")
-            time.sleep(0.1)
+        process, base = self.start_exporter("--log.level=debug")
+        port = base.rsplit(":", 1)[1]
+        self.wait_for(process, f"{base}/-/healthy", 401)
         self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:s3cret")[0], 200)
         self.assertEqual(self.curl(f"{base}/metrics", "-u", "prometheus:wrong")[0], 401)
         self.assertEqual(self.curl(f"{base}/metrics")[0], 401)
@@ -291,21 +299,11 @@ class SecuredEndpoint(unittest.TestCase):
         self.assertEqual(process.wait(timeout=5), 0)
 
     def test_reload_reads_the_web_config_again(self):
-        port = free_port()
-        log = open(os.path.join(self.dir, "exporter.log"), "wb")
-        self.addCleanup(log.close)
-        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
-                                    f"--config.file={self.config}", f"--web.config.file={self.web}"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(lambda: process.poll() is None and process.kill())
-        base = f"https://127.0.0.1:{port}"
+        process, base = self.start_exporter()
+        port = base.rsplit(":", 1)[1]
 
         def wait_for(url, status, *args):
-            deadline = time.monotonic() + 10
-            while self.curl(url, *args)[0] != status:
-                self.assertIsNone(process.poll(), "the exporter exited")
-                self.assertLess(time.monotonic(), deadline, f"{url} never answered {status}")
-                time.sleep(0.1)
+            self.wait_for(process, url, status, *args)
 
         wait_for(f"{base}/-/healthy", 200, "-u", "prometheus:s3cret")
         # A new user (SIGHUP): the old credentials stop working, the new ones work.
@@ -332,19 +330,8 @@ class SecuredEndpoint(unittest.TestCase):
 
     def test_reload_applies_both_files_or_neither(self):
         """A valid new web.yml beside a broken TOML: the reload fails and the old users stay."""
-        port = free_port()
-        log = open(os.path.join(self.dir, "exporter.log"), "wb")
-        self.addCleanup(log.close)
-        process = subprocess.Popen([exporter_binary(), f"--web.listen-address=127.0.0.1:{port}",
-                                    f"--config.file={self.config}", f"--web.config.file={self.web}"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(lambda: process.poll() is None and process.kill())
-        base = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while self.curl(f"{base}/-/healthy", "-u", "prometheus:s3cret")[0] != 200:
-            self.assertIsNone(process.poll(), "the exporter exited")
-            self.assertLess(time.monotonic(), deadline, "no HTTPS answer within 10 s")
-            time.sleep(0.1)
+        process, base = self.start_exporter()
+        self.wait_for(process, f"{base}/-/healthy", 200, "-u", "prometheus:s3cret")
         with open(self.web, "w") as f:
             f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
                     f"basic_auth_users:\n  grafana: {bcrypt_hash('0ther')}\n")
