@@ -30,29 +30,52 @@ using probes::Stage;
 
 // ---- Flags -----------------------------------------------------------------------------
 
-struct CheckFlag {
-  bool takes_value;
-  const char* value_name;
-  const char* help;
-};
-
-const std::vector<std::pair<std::string, CheckFlag>>& check_flags() {
-  static const std::vector<std::pair<std::string, CheckFlag>> flags{
-      {"module", {true, "NAME", "Module to probe with. Default: smtp_banner if configured, else the only module."}},
-      {"config.file", {true, "FILE", "TOML configuration file. Default: the built-in modules."}},
-      {"output", {true, "FORMAT", "Report format: text (default) or json."}},
-      {"timeout", {true, "DURATION", "Deadline of the probe, e.g. \"30s\". Default: the module's timeout."}},
-      {"hostname", {true, "NAME", "Name to verify the certificate against (and send as SNI), as &hostname= on /probe."}},
-      {"remediation-markdown", {false, "", "Print every remediation entry as Markdown (docs/troubleshooting.md) and exit."}},
-      {"help", {false, "", "Show this help and exit."}},
+const FlagTable<CheckOptions>& check_flags() {
+  static const FlagTable<CheckOptions> flags{
+      {"module", "NAME", "Module to probe with. Default: smtp_banner if configured, else the only module.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         if (value.empty()) {
+           error = "--module: the module name is empty";
+           return false;
+         }
+         o.module = value;
+         return true;
+       }},
+      string_flag("config.file", "FILE", &CheckOptions::config_file, "TOML configuration file. Default: the built-in modules."),
+      {"output", "FORMAT", "Report format: text (default) or json.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         if (value != "text" && value != "json") {
+           error = "--output: \"" + value + "\" is neither text nor json";
+           return false;
+         }
+         o.json = value == "json";
+         return true;
+       }},
+      {"timeout", "DURATION", "Deadline of the probe, e.g. \"30s\". Default: the module's timeout.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         auto d = config::parse_duration(value);
+         if (!d || d->count() <= 0) {
+           error = "--timeout: \"" + value + "\" is not a positive duration (e.g. \"10s\", \"500ms\")";
+           return false;
+         }
+         o.timeout = *d;
+         return true;
+       }},
+      {"hostname", "NAME", "Name to verify the certificate against (and send as SNI), as &hostname= on /probe.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         auto host = parse_target(value, error);
+         if (!host || host->port) {
+           error = "--hostname: " + (host ? std::string("must not have a port") : error);
+           return false;
+         }
+         o.hostname = host->host;
+         return true;
+       }},
+      switch_flag("remediation-markdown", &CheckOptions::remediation_markdown,
+                  "Print every remediation entry as Markdown (docs/troubleshooting.md) and exit."),
+      switch_flag("help", &CheckOptions::help, "Show this help and exit."),
   };
   return flags;
-}
-
-const CheckFlag* find_flag(const std::string& name) {
-  for (const auto& [n, flag] : check_flags())
-    if (n == name) return &flag;
-  return nullptr;
 }
 
 // ---- Text helpers ----------------------------------------------------------------------
@@ -211,65 +234,15 @@ json::Value json_tls(const probes::TlsInfo& tls) {
 std::optional<CheckOptions> parse_check_flags(const std::vector<std::string>& args, std::string& error) {
   CheckOptions options;
   bool have_target = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h") {
-      options.help = true;
-      continue;
+  auto target = [&](const std::string& arg, std::string& why) {
+    if (have_target) {
+      why = "unexpected argument \"" + arg + "\" (only one TARGET)";
+      return false;
     }
-    if (!arg.starts_with("--")) {
-      if (have_target) {
-        error = "unexpected argument \"" + arg + "\" (only one TARGET)";
-        return std::nullopt;
-      }
-      options.target = arg;
-      have_target = true;
-      continue;
-    }
-    auto parsed = read_flag(
-        args, i,
-        [](const std::string& flag_name) -> std::optional<bool> {
-          const CheckFlag* known = find_flag(flag_name);
-          return known ? std::optional<bool>(known->takes_value) : std::nullopt;
-        },
-        error);
-    if (!parsed) return std::nullopt;
-    const std::string& name = parsed->name;
-    const std::string& value = parsed->value;
-    if (name == "module") {
-      if (value.empty()) {
-        error = "--module: the module name is empty";
-        return std::nullopt;
-      }
-      options.module = value;
-    } else if (name == "config.file") {
-      options.config_file = value;
-    } else if (name == "output") {
-      if (value != "text" && value != "json") {
-        error = "--output: \"" + value + "\" is neither text nor json";
-        return std::nullopt;
-      }
-      options.json = value == "json";
-    } else if (name == "timeout") {
-      auto d = config::parse_duration(value);
-      if (!d || d->count() <= 0) {
-        error = "--timeout: \"" + value + "\" is not a positive duration (e.g. \"10s\", \"500ms\")";
-        return std::nullopt;
-      }
-      options.timeout = *d;
-    } else if (name == "hostname") {
-      auto host = parse_target(value, error);
-      if (!host || host->port) {
-        error = "--hostname: " + (host ? std::string("must not have a port") : error);
-        return std::nullopt;
-      }
-      options.hostname = host->host;
-    } else if (name == "remediation-markdown") {
-      options.remediation_markdown = true;
-    } else if (name == "help") {
-      options.help = true;
-    }
-  }
+    options.target = arg;
+    return have_target = true;
+  };
+  if (!parse_flag_table(check_flags(), args, options, target, error)) return std::nullopt;
   if (!have_target && !options.help && !options.remediation_markdown) {
     error = "missing TARGET";
     return std::nullopt;
@@ -286,11 +259,7 @@ std::string check_usage() {
       "the likely causes and how to fix them.\n\n"
       "TARGET is HOST, HOST:PORT, IPv4[:PORT], [IPv6]:PORT, or mx:DOMAIN for a mail domain (its MX hosts).\n\n"
       "Flags:\n";
-  for (const auto& [name, flag] : check_flags()) {
-    out.append("  --").append(name);
-    if (flag.takes_value) out.append("=").append(flag.value_name);
-    out.append("\n      ").append(flag.help).append("\n");
-  }
+  out += flag_table_usage(check_flags());
   out +=
       "\nExit codes: 0 healthy, 1 degraded, 2 unhealthy, 3 usage or configuration error.\n"
       "\nExamples:\n"
