@@ -18,6 +18,7 @@
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
+#include "json.h"
 #include "text.h"
 
 namespace smtp_exporter::exporter {
@@ -29,29 +30,52 @@ using probes::Stage;
 
 // ---- Flags -----------------------------------------------------------------------------
 
-struct CheckFlag {
-  bool takes_value;
-  const char* value_name;
-  const char* help;
-};
-
-const std::vector<std::pair<std::string, CheckFlag>>& check_flags() {
-  static const std::vector<std::pair<std::string, CheckFlag>> flags{
-      {"module", {true, "NAME", "Module to probe with. Default: smtp_banner if configured, else the only module."}},
-      {"config.file", {true, "FILE", "TOML configuration file. Default: the built-in modules."}},
-      {"output", {true, "FORMAT", "Report format: text (default) or json."}},
-      {"timeout", {true, "DURATION", "Deadline of the probe, e.g. \"30s\". Default: the module's timeout."}},
-      {"hostname", {true, "NAME", "Name to verify the certificate against (and send as SNI), as &hostname= on /probe."}},
-      {"remediation-markdown", {false, "", "Print every remediation entry as Markdown (docs/troubleshooting.md) and exit."}},
-      {"help", {false, "", "Show this help and exit."}},
+const FlagTable<CheckOptions>& check_flags() {
+  static const FlagTable<CheckOptions> flags{
+      {"module", "NAME", "Module to probe with. Default: smtp_banner if configured, else the only module.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         if (value.empty()) {
+           error = "--module: the module name is empty";
+           return false;
+         }
+         o.module = value;
+         return true;
+       }},
+      string_flag("config.file", "FILE", &CheckOptions::config_file, "TOML configuration file. Default: the built-in modules."),
+      {"output", "FORMAT", "Report format: text (default) or json.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         if (value != "text" && value != "json") {
+           error = "--output: \"" + value + "\" is neither text nor json";
+           return false;
+         }
+         o.json = value == "json";
+         return true;
+       }},
+      {"timeout", "DURATION", "Deadline of the probe, e.g. \"30s\". Default: the module's timeout.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         auto d = config::parse_duration(value);
+         if (!d || d->count() <= 0) {
+           error = "--timeout: \"" + value + "\" is not a positive duration (e.g. \"10s\", \"500ms\")";
+           return false;
+         }
+         o.timeout = *d;
+         return true;
+       }},
+      {"hostname", "NAME", "Name to verify the certificate against (and send as SNI), as &hostname= on /probe.",
+       [](CheckOptions& o, const std::string& value, std::string& error) {
+         auto host = parse_target(value, error);
+         if (!host || host->port) {
+           error = "--hostname: " + (host ? std::string("must not have a port") : error);
+           return false;
+         }
+         o.hostname = host->host;
+         return true;
+       }},
+      switch_flag("remediation-markdown", &CheckOptions::remediation_markdown,
+                  "Print every remediation entry as Markdown (docs/troubleshooting.md) and exit."),
+      switch_flag("help", &CheckOptions::help, "Show this help and exit."),
   };
   return flags;
-}
-
-const CheckFlag* find_flag(const std::string& name) {
-  for (const auto& [n, flag] : check_flags())
-    if (n == name) return &flag;
-  return nullptr;
 }
 
 // ---- Text helpers ----------------------------------------------------------------------
@@ -156,129 +180,51 @@ const probes::MxHost* focus_host(const ProbeResult& r) {
 }
 
 // ---- JSON helpers ----------------------------------------------------------------------
-// Everything is appended to one string (no chained operator+: GCC 12 at -O3
-// reports false -Wrestrict warnings on "literal" + temporary, PR 105329).
+// Server text goes through safe_text, as in the text report; numbers keep 9
+// significant digits.
 
-class Json {
- public:
-  explicit Json(std::string& out) : out_(out) {}
+json::Value text(std::string_view value) { return safe_text(value); }
 
-  Json& begin_object() { return open('{'); }
-  Json& end_object() { return close('}'); }
-  Json& begin_array() { return open('['); }
-  Json& end_array() { return close(']'); }
-
-  Json& key(std::string_view name) {
-    separate();
-    out_.append("\"").append(name).append("\":");
-    after_key_ = true;
-    return *this;
-  }
-  Json& string(std::string_view text) {
-    separate();
-    out_.append("\"").append(json_escape(safe_text(text))).append("\"");
-    return *this;
-  }
-  Json& number(double value) {
-    separate();
-    if (!std::isfinite(value)) {
-      out_.append("null");
-    } else {
-      char buf[40];
-      std::snprintf(buf, sizeof buf, "%.9g", value);
-      out_.append(buf);
-    }
-    return *this;
-  }
-  Json& integer(long long value) {
-    separate();
-    out_.append(std::to_string(value));
-    return *this;
-  }
-  Json& boolean(bool value) {
-    separate();
-    out_.append(value ? "true" : "false");
-    return *this;
-  }
-  Json& null() {
-    separate();
-    out_.append("null");
-    return *this;
-  }
-  Json& strings(const std::vector<std::string>& items) {
-    begin_array();
-    for (const auto& item : items) string(item);
-    return end_array();
-  }
-
- private:
-  Json& open(char c) {
-    separate();
-    out_ += c;
-    first_ = true;
-    return *this;
-  }
-  Json& close(char c) {
-    out_ += c;
-    first_ = false;
-    return *this;
-  }
-  // A comma before every value of an object or array but the first.
-  void separate() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
-    }
-    if (!first_) out_ += ',';
-    first_ = false;
-  }
-
-  std::string& out_;
-  bool first_ = true;
-  bool after_key_ = false;
-};
-
-void json_failure(Json& j, const std::optional<probes::Failure>& f) {
-  if (!f) {
-    j.null();
-    return;
-  }
-  j.begin_object();
-  j.key("stage").string(to_string(f->stage));
-  j.key("reason").string(to_string(f->reason));
-  j.key("detail").string(f->detail);
-  j.end_object();
+json::Value texts(const std::vector<std::string>& items) {
+  json::Value out = json::Value::array();
+  for (const auto& item : items) out.push_back(text(item));
+  return out;
 }
 
-void json_tls(Json& j, const probes::TlsInfo& tls) {
-  j.begin_object();
-  j.key("version").string(tls.version);
-  j.key("cipher").string(tls.cipher);
-  j.key("serverName").string(tls.server_name);
-  j.key("verified").boolean(tls.verified);
-  j.key("verifyErrors").strings(tls.verify_errors);
-  j.key("verifyDetail").string(tls.verify_detail);
-  j.key("certificate");
-  if (tls.presented_chain.empty()) {
-    j.null();
-  } else {
+json::Value number(double value) { return json::rounded(value, "%.9g"); }
+
+template <typename T, typename F>
+json::Value or_null(const std::optional<T>& value, F convert) {
+  return value ? json::Value(convert(*value)) : json::Value(nullptr);
+}
+
+json::Value json_failure(const std::optional<probes::Failure>& f) {
+  return or_null(f, [](const probes::Failure& failure) {
+    return json::Value{{"stage", text(to_string(failure.stage))},
+                       {"reason", text(to_string(failure.reason))},
+                       {"detail", text(failure.detail)}};
+  });
+}
+
+json::Value json_tls(const probes::TlsInfo& tls) {
+  json::Value certificate;  // null
+  if (!tls.presented_chain.empty()) {
     const probes::Certificate& leaf = tls.presented_chain.front();
-    j.begin_object();
-    j.key("subject").string(leaf.subject);
-    j.key("issuer").string(leaf.issuer);
-    j.key("serial").string(leaf.serial);
-    j.key("fingerprintSha256").string(leaf.fingerprint_sha256);
-    j.key("notBefore").string(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_before)));
-    j.key("notAfter").string(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_after)));
-    j.end_object();
+    certificate = {{"subject", text(leaf.subject)},
+                   {"issuer", text(leaf.issuer)},
+                   {"serial", text(leaf.serial)},
+                   {"fingerprintSha256", text(leaf.fingerprint_sha256)},
+                   {"notBefore", text(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_before)))},
+                   {"notAfter", text(rfc3339(std::chrono::system_clock::from_time_t(leaf.not_after)))}};
   }
-  j.key("daysLeft");
-  if (tls.leaf_days_to_expiry) {
-    j.number(*tls.leaf_days_to_expiry);
-  } else {
-    j.null();
-  }
-  j.end_object();
+  return {{"version", text(tls.version)},
+          {"cipher", text(tls.cipher)},
+          {"serverName", text(tls.server_name)},
+          {"verified", tls.verified},
+          {"verifyErrors", texts(tls.verify_errors)},
+          {"verifyDetail", text(tls.verify_detail)},
+          {"certificate", std::move(certificate)},
+          {"daysLeft", or_null(tls.leaf_days_to_expiry, number)}};
 }
 
 }  // namespace
@@ -288,65 +234,15 @@ void json_tls(Json& j, const probes::TlsInfo& tls) {
 std::optional<CheckOptions> parse_check_flags(const std::vector<std::string>& args, std::string& error) {
   CheckOptions options;
   bool have_target = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h") {
-      options.help = true;
-      continue;
+  auto target = [&](const std::string& arg, std::string& why) {
+    if (have_target) {
+      why = "unexpected argument \"" + arg + "\" (only one TARGET)";
+      return false;
     }
-    if (!arg.starts_with("--")) {
-      if (have_target) {
-        error = "unexpected argument \"" + arg + "\" (only one TARGET)";
-        return std::nullopt;
-      }
-      options.target = arg;
-      have_target = true;
-      continue;
-    }
-    auto parsed = read_flag(
-        args, i,
-        [](const std::string& flag_name) -> std::optional<bool> {
-          const CheckFlag* known = find_flag(flag_name);
-          return known ? std::optional<bool>(known->takes_value) : std::nullopt;
-        },
-        error);
-    if (!parsed) return std::nullopt;
-    const std::string& name = parsed->name;
-    const std::string& value = parsed->value;
-    if (name == "module") {
-      if (value.empty()) {
-        error = "--module: the module name is empty";
-        return std::nullopt;
-      }
-      options.module = value;
-    } else if (name == "config.file") {
-      options.config_file = value;
-    } else if (name == "output") {
-      if (value != "text" && value != "json") {
-        error = "--output: \"" + value + "\" is neither text nor json";
-        return std::nullopt;
-      }
-      options.json = value == "json";
-    } else if (name == "timeout") {
-      auto d = config::parse_duration(value);
-      if (!d || d->count() <= 0) {
-        error = "--timeout: \"" + value + "\" is not a positive duration (e.g. \"10s\", \"500ms\")";
-        return std::nullopt;
-      }
-      options.timeout = *d;
-    } else if (name == "hostname") {
-      auto host = parse_target(value, error);
-      if (!host || host->port) {
-        error = "--hostname: " + (host ? std::string("must not have a port") : error);
-        return std::nullopt;
-      }
-      options.hostname = host->host;
-    } else if (name == "remediation-markdown") {
-      options.remediation_markdown = true;
-    } else if (name == "help") {
-      options.help = true;
-    }
-  }
+    options.target = arg;
+    return have_target = true;
+  };
+  if (!parse_flag_table(check_flags(), args, options, target, error)) return std::nullopt;
   if (!have_target && !options.help && !options.remediation_markdown) {
     error = "missing TARGET";
     return std::nullopt;
@@ -363,11 +259,7 @@ std::string check_usage() {
       "the likely causes and how to fix them.\n\n"
       "TARGET is HOST, HOST:PORT, IPv4[:PORT], [IPv6]:PORT, or mx:DOMAIN for a mail domain (its MX hosts).\n\n"
       "Flags:\n";
-  for (const auto& [name, flag] : check_flags()) {
-    out.append("  --").append(name);
-    if (flag.takes_value) out.append("=").append(flag.value_name);
-    out.append("\n      ").append(flag.help).append("\n");
-  }
+  out += flag_table_usage(check_flags());
   out +=
       "\nExit codes: 0 healthy, 1 degraded, 2 unhealthy, 3 usage or configuration error.\n"
       "\nExamples:\n"
@@ -613,130 +505,73 @@ std::string render_check_text(const CheckReport& report) {
 std::string render_check_json(const CheckReport& report) {
   const CheckSubject& s = report.subject;
   const ProbeResult& r = report.result;
-  std::string out;
-  Json j(out);
-  j.begin_object();
-  j.key("target").string(s.target);
-  j.key("module").string(s.module_name);
-  j.key("status").string(probes::title(r.health.status));
-  j.key("durationMs").number(r.duration_seconds * 1000);
-  j.key("timeoutSeconds").number(r.timeout_seconds);
-  j.key("host").string(s.host);
-  j.key("port").integer(s.port);
-  j.key("address");
-  if (r.ip.empty()) {
-    j.null();
-  } else {
-    j.string(r.ip);
-  }
 
-  j.key("stages").begin_array();
-  for (const auto& stage : report.stages) {
-    j.begin_object();
-    j.key("name").string(stage.name);
-    j.key("seconds").number(stage.seconds);
-    j.key("ok").boolean(stage.ok);
-    j.end_object();
-  }
-  j.end_array();
-  j.key("failure");
-  json_failure(j, r.failure);
-  j.key("findings").strings(r.health.findings);
+  json::Value stages = json::Value::array();
+  for (const auto& stage : report.stages)
+    stages.push_back({{"name", text(stage.name)}, {"seconds", number(stage.seconds)}, {"ok", stage.ok}});
 
-  j.key("greeting");
-  if (r.banner_code) {
-    j.begin_object();
-    j.key("code").integer(*r.banner_code);
-    j.key("lines").strings(r.banner_lines);
-    j.key("latencySeconds");
-    if (r.banner_latency_seconds) {
-      j.number(*r.banner_latency_seconds);
-    } else {
-      j.null();
-    }
-    j.end_object();
-  } else {
-    j.null();
-  }
+  json::Value greeting;  // null
+  if (r.banner_code)
+    greeting = {{"code", *r.banner_code},
+                {"lines", texts(r.banner_lines)},
+                {"latencySeconds", or_null(r.banner_latency_seconds, number)}};
+
   std::vector<std::string> extensions;
   for (const auto& e : r.extensions) extensions.push_back(e.params.empty() ? e.keyword : e.keyword + " " + e.params);
-  j.key("extensions").strings(extensions);
-  j.key("authMechanisms").strings(r.auth_mechanisms);
-  j.key("starttlsOffered");
-  if (r.starttls_offered) {
-    j.boolean(*r.starttls_offered);
-  } else {
-    j.null();
-  }
-  j.key("tls");
-  if (r.tls) {
-    json_tls(j, *r.tls);
-  } else {
-    j.null();
-  }
 
-  j.key("mx");
+  json::Value mx;  // null
   if (r.mx) {
-    const probes::MxInfo& mx = *r.mx;
-    j.begin_object();
-    j.key("domain").string(s.host);
-    j.key("records").begin_array();
-    for (const auto& record : mx.records) {
-      j.begin_object();
-      j.key("exchange").string(record.exchange.empty() ? "." : record.exchange);
-      j.key("preference").integer(record.preference);
-      j.end_object();
-    }
-    j.end_array();
-    j.key("implicit").boolean(mx.implicit);
-    j.key("nullMx").boolean(mx.null_mx);
-    j.key("reachable").integer(mx.reachable);
-    j.key("hosts").begin_array();
-    for (const auto& h : r.mx_hosts) {
-      j.begin_object();
-      j.key("exchange").string(h.exchange);
-      j.key("preference").integer(h.preference);
-      j.key("ip").string(h.ip);
-      j.key("reachable").boolean(h.reachable);
-      j.key("success").boolean(h.result.success);
-      j.key("greetingCode");
-      if (h.result.banner_code) {
-        j.integer(*h.result.banner_code);
-      } else {
-        j.null();
-      }
-      j.key("failure");
-      json_failure(j, h.result.failure);
-      j.key("tls");
-      if (h.result.tls) {
-        json_tls(j, *h.result.tls);
-      } else {
-        j.null();
-      }
-      j.end_object();
-    }
-    j.end_array();
-    j.end_object();
-  } else {
-    j.null();
+    json::Value records = json::Value::array();
+    for (const auto& record : r.mx->records)
+      records.push_back({{"exchange", text(record.exchange.empty() ? "." : record.exchange)},
+                         {"preference", record.preference}});
+    json::Value hosts = json::Value::array();
+    for (const auto& h : r.mx_hosts)
+      hosts.push_back({{"exchange", text(h.exchange)},
+                       {"preference", h.preference},
+                       {"ip", text(h.ip)},
+                       {"reachable", h.reachable},
+                       {"success", h.result.success},
+                       {"greetingCode", or_null(h.result.banner_code, [](int code) { return code; })},
+                       {"failure", json_failure(h.result.failure)},
+                       {"tls", or_null(h.result.tls, json_tls)}});
+    mx = {{"domain", text(s.host)},
+          {"records", std::move(records)},
+          {"implicit", r.mx->implicit},
+          {"nullMx", r.mx->null_mx},
+          {"reachable", r.mx->reachable},
+          {"hosts", std::move(hosts)}};
   }
 
-  j.key("remediation").begin_array();
-  for (const auto& e : report.remediation) {
-    j.begin_object();
-    j.key("key").string(e.key);
-    j.key("title").string(e.title);
-    j.key("causes").strings(e.causes);
-    j.key("fixes").strings(e.fixes);
-    j.key("docker").strings(e.docker);
-    j.key("kubernetes").strings(e.kubernetes);
-    j.end_object();
-  }
-  j.end_array();
-  j.key("recheck").string(report.recheck);
-  j.end_object();
-  out += '\n';
-  return out;
+  json::Value remediation = json::Value::array();
+  for (const auto& e : report.remediation)
+    remediation.push_back({{"key", text(e.key)},
+                           {"title", text(e.title)},
+                           {"causes", texts(e.causes)},
+                           {"fixes", texts(e.fixes)},
+                           {"docker", texts(e.docker)},
+                           {"kubernetes", texts(e.kubernetes)}});
+
+  json::Value out{{"target", text(s.target)},
+                  {"module", text(s.module_name)},
+                  {"status", text(probes::title(r.health.status))},
+                  {"durationMs", number(r.duration_seconds * 1000)},
+                  {"timeoutSeconds", number(r.timeout_seconds)},
+                  {"host", text(s.host)},
+                  {"port", s.port},
+                  {"address", r.ip.empty() ? json::Value(nullptr) : text(r.ip)},
+                  {"stages", std::move(stages)},
+                  {"failure", json_failure(r.failure)},
+                  {"findings", texts(r.health.findings)},
+                  {"greeting", std::move(greeting)},
+                  {"extensions", texts(extensions)},
+                  {"authMechanisms", texts(r.auth_mechanisms)},
+                  {"starttlsOffered", or_null(r.starttls_offered, [](bool offered) { return offered; })},
+                  {"tls", or_null(r.tls, json_tls)},
+                  {"mx", std::move(mx)},
+                  {"remediation", std::move(remediation)},
+                  {"recheck", text(report.recheck)}};
+  return json::dump(out) + "\n";
 }
 
 // ---- The command -----------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
+#include "json.h"
 #include "text.h"
 
 namespace smtp_exporter::exporter {
@@ -11,27 +11,29 @@ namespace {
 
 using probes::Health;
 
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
+// Durations (milliseconds), latencies and days with two decimals at most.
+json::Value two_decimals(double v) { return json::rounded(v, "%.2f"); }
 
-std::string quoted(std::string_view s) { return "\"" + json_escape(s) + "\""; }
-
-std::string data_of(const TargetStatus& t) {
-  std::string out = "{\"target\":" + quoted(t.target.target) + ",\"module\":" + quoted(t.target.module);
-  if (!t.last) return out + ",\"probed\":false}";
+json::Value data_of(const TargetStatus& t) {
+  json::Value out{{"target", t.target.target}, {"module", t.target.module}};
+  if (!t.last) {
+    out["probed"] = false;
+    return out;
+  }
   const probes::ProbeResult& r = *t.last;
-  out += ",\"lastProbe\":" + quoted(rfc3339(t.finished_at)) + ",\"success\":" + (r.success ? "true" : "false");
-  if (r.banner_latency_seconds) out += ",\"bannerLatencySeconds\":" + number(*r.banner_latency_seconds);
-  if (r.tls && r.tls->leaf_days_to_expiry) out += ",\"daysToExpiry\":" + number(*r.tls->leaf_days_to_expiry);
-  if (r.mx) out += ",\"mxRecordCount\":" + std::to_string(r.mx->records.size()) +
-                   ",\"mxReachable\":" + std::to_string(r.mx->reachable);
-  if (r.failure)
-    out += ",\"failureStage\":" + quoted(probes::to_string(r.failure->stage)) +
-           ",\"failureReason\":" + quoted(probes::to_string(r.failure->reason));
-  return out + "}";
+  out["lastProbe"] = rfc3339(t.finished_at);
+  out["success"] = r.success;
+  if (r.banner_latency_seconds) out["bannerLatencySeconds"] = two_decimals(*r.banner_latency_seconds);
+  if (r.tls && r.tls->leaf_days_to_expiry) out["daysToExpiry"] = two_decimals(*r.tls->leaf_days_to_expiry);
+  if (r.mx) {
+    out["mxRecordCount"] = r.mx->records.size();
+    out["mxReachable"] = r.mx->reachable;
+  }
+  if (r.failure) {
+    out["failureStage"] = probes::to_string(r.failure->stage);
+    out["failureReason"] = probes::to_string(r.failure->reason);
+  }
+  return out;
 }
 
 }  // namespace
@@ -55,7 +57,7 @@ std::string describe(const probes::ProbeResult& r, std::uint16_t port) {
 HealthReport health_report(const std::vector<TargetStatus>& targets) {
   Health overall = Health::healthy;
   double total_ms = 0;
-  std::string checks;
+  json::Value checks = json::Value::array();
   for (const auto& t : targets) {
     Health status = t.last ? t.last->health.status : Health::degraded;
     overall = std::max(overall, status);
@@ -63,17 +65,19 @@ HealthReport health_report(const std::vector<TargetStatus>& targets) {
     total_ms = std::max(total_ms, ms);  // the checks run concurrently
     std::string description = "not probed yet";
     if (t.last) description = describe(*t.last, t.port);
-    std::string tags = "[\"smtp\"," + quoted(t.target.module);
-    if (t.last && t.last->tls_established) tags += ",\"tls\"";
-    if (t.last && t.last->mx) tags += ",\"mx\"";
-    tags += "]";
-    checks += std::string(checks.empty() ? "" : ",") + "{\"name\":" + quoted(t.target.name) +
-              ",\"status\":" + quoted(probes::title(status)) + ",\"duration\":" + number(ms) +
-              ",\"description\":" + quoted(description) + ",\"tags\":" + tags + ",\"data\":" + data_of(t) + "}";
+    json::Value tags = json::Value::array({"smtp", t.target.module});
+    if (t.last && t.last->tls_established) tags.push_back("tls");
+    if (t.last && t.last->mx) tags.push_back("mx");
+    checks.push_back({{"name", t.target.name},
+                      {"status", probes::title(status)},
+                      {"duration", two_decimals(ms)},
+                      {"description", description},
+                      {"tags", std::move(tags)},
+                      {"data", data_of(t)}});
   }
-  return {overall == Health::unhealthy ? 503 : 200,
-          "{\"status\":" + quoted(probes::title(overall)) + ",\"totalDuration\":" + number(total_ms) + ",\"checks\":[" +
-              checks + "]}\n"};
+  json::Value report{{"status", probes::title(overall)}, {"totalDuration", two_decimals(total_ms)},
+                     {"checks", std::move(checks)}};
+  return {overall == Health::unhealthy ? 503 : 200, json::dump(report) + "\n"};
 }
 
 }  // namespace smtp_exporter::exporter

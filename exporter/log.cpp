@@ -1,5 +1,5 @@
-// spdlog does the locking and the writing; the line itself is built here so
-// that values are escaped the same way in both formats.
+// spdlog does the locking and the writing; the line itself is built here
+// (format_line): logfmt by hand, JSON with nlohmann::json.
 #include "smtp_exporter/log.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 
+#include "json.h"
 #include "text.h"
 
 namespace smtp_exporter::log {
@@ -59,21 +60,23 @@ void setup(std::string_view level, std::string_view format) {
 
 bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(to_spdlog(level)); }
 
+std::string format_line(Format format, Level level, std::string_view timestamp, std::string_view message,
+                        Fields fields) {
+  if (format == Format::json) {
+    exporter::json::Value line{{"ts", timestamp}, {"level", name_of(level)}, {"msg", message}};
+    for (const auto& [key, value] : fields) line[std::string(key)] = value;
+    return exporter::json::dump(line);
+  }
+  using exporter::logfmt_value;
+  std::string line = "ts=" + std::string(timestamp) + " level=" + std::string(name_of(level)) + " msg=" +
+                     logfmt_value(message);
+  for (const auto& [key, value] : fields) line += " " + std::string(key) + "=" + logfmt_value(value);
+  return line;
+}
+
 void write(Level level, std::string_view message, Fields fields) {
   if (!enabled(level)) return;
-  using exporter::json_escape;
-  using exporter::logfmt_value;
-  std::string ts = exporter::rfc3339(std::chrono::system_clock::now());
-  std::string line;
-  if (g_format == Format::json) {
-    line = "{\"ts\":\"" + ts + "\",\"level\":\"" + std::string(name_of(level)) + "\",\"msg\":\"" +
-           json_escape(message) + "\"";
-    for (const auto& [key, value] : fields) line += ",\"" + json_escape(key) + "\":\"" + json_escape(value) + "\"";
-    line += "}";
-  } else {
-    line = "ts=" + ts + " level=" + std::string(name_of(level)) + " msg=" + logfmt_value(message);
-    for (const auto& [key, value] : fields) line += " " + std::string(key) + "=" + logfmt_value(value);
-  }
+  std::string line = format_line(g_format, level, exporter::rfc3339(std::chrono::system_clock::now()), message, fields);
   spdlog::default_logger_raw()->log(to_spdlog(level), "{}", line);
 }
 

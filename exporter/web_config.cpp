@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "smtp_exporter/base64.h"
 #include "smtp_exporter/tls_context.h"
 
 namespace smtp_exporter::exporter {
@@ -296,34 +297,6 @@ void read_users(MapReader& reader, WebConfig& web) {
     web.users.emplace(user, *hash);
   }
   reader.finish();
-}
-
-// Decodes standard base64 (with padding); nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  unsigned value = 0;
-  int bits = 0;
-  std::size_t padding = 0;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    int digit;
-    if (c >= 'A' && c <= 'Z') digit = c - 'A';
-    else if (c >= 'a' && c <= 'z') digit = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') digit = c - '0' + 52;
-    else if (c == '+') digit = 62;
-    else if (c == '/') digit = 63;
-    else if (c == '=' && i + 2 >= in.size() && ++padding) continue;
-    else return std::nullopt;
-    if (padding) return std::nullopt;  // data after '='
-    value = (value << 6) | static_cast<unsigned>(digit);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((value >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::array<unsigned char, 32> cache_key(const std::string& user, const std::string& hash, const std::string& password) {

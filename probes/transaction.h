@@ -9,13 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "smtp_exporter/base64.h"  // SASL encodes with it
 #include "smtp_exporter/config.h"
 
 namespace smtp_exporter::probes {
-
-std::string base64_encode(std::string_view data);
-// nullopt when `text` is not valid base64.
-std::optional<std::string> base64_decode(std::string_view text);
 
 // The CRAM-MD5 response (RFC 2195) to a server challenge, before base64:
 // "USER <hex HMAC-MD5(password, challenge)>".

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "check.h"
@@ -397,6 +398,36 @@ TEST(CheckJson, ShapeAndValidity) {
   EXPECT_THAT(ok, HasSubstr("\"failure\":null"));
   EXPECT_THAT(ok, HasSubstr("\"tls\":null"));
   EXPECT_THAT(ok, HasSubstr("\"remediation\":[]"));
+}
+
+TEST(CheckJson, HostileStringsAndNumbers) {
+  // Server text: control characters, an escape sequence, invalid UTF-8 (a
+  // lone continuation byte, a truncated sequence, an overlong form), valid UTF-8.
+  const std::string hostile = "ctl\x01 esc\x1b[31m nl\n lone\x80 cut\xc3 long\xc0\xaf ok caf\xc3\xa9 \"q\" \\";
+  // What the report keeps of it (safe_text: \xNN for the rest), as JSON text.
+  const std::string safe = R"(ctl\\x01 esc\\x1B[31m nl\\x0A lone\\x80 cut\\xC3 long\\xC0\\xAF ok caf)"
+                           "\xc3\xa9"
+                           R"( \"q\" \\)";
+  CheckSubject s = subject("127.0.0.1:2525", config::TlsMode::starttls);
+  s.module_name = hostile;
+  ProbeResult r = starttls_unknown_ca();
+  r.banner_lines = {hostile};
+  r.extensions.push_back({"X-" + hostile, hostile});
+  r.tls->verify_detail = hostile;
+  r.failure = probes::Failure{Stage::tls, FailureReason::certificate_error, hostile};
+  r.health.findings = {hostile};
+  r.duration_seconds = 0.0123456789123;
+  r.timeout_seconds = 10;
+  const std::string json = render_check_json(build_report(s, r));
+  EXPECT_TRUE(Json::valid(json)) << json;
+  EXPECT_TRUE(nlohmann::json::accept(json)) << "valid JSON and UTF-8";
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 1) << "one line";
+  for (const std::string key : {"\"module\":", "\"lines\":[", "\"verifyDetail\":", "\"detail\":", "\"findings\":["})
+    EXPECT_THAT(json, HasSubstr(key + "\"" + safe + "\"")) << key;
+  EXPECT_THAT(json, HasSubstr("\"X-" + safe + " " + safe + "\""));
+  EXPECT_THAT(json, HasSubstr("\"durationMs\":12.3456789,\"timeoutSeconds\":10,"));
+  EXPECT_THAT(json, HasSubstr("{\"name\":\"resolve\",\"seconds\":2e-06,\"ok\":true}"));
+  EXPECT_THAT(json, HasSubstr("\"latencySeconds\":0.0001}"));
 }
 
 TEST(CheckJson, MailDomain) {

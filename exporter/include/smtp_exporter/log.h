@@ -18,6 +18,10 @@ void setup(std::string_view level, std::string_view format);
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 void write(Level level, std::string_view message, Fields fields = {});
 bool enabled(Level level);
+// The line write() logs, without the newline: "ts=... level=... msg=... key=value" or
+// {"ts":...,"level":...,"msg":...,"key":"value"} (keys in this order; a repeated key keeps its last value).
+std::string format_line(Format format, Level level, std::string_view timestamp, std::string_view message,
+                        Fields fields);
 
 inline void debug(std::string_view m, Fields f = {}) { write(Level::debug, m, f); }
 inline void info(std::string_view m, Fields f = {}) { write(Level::info, m, f); }
