@@ -56,8 +56,10 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a
 BLACKBOX = "prometheus-blackbox-exporter"
 
 # Written into the configuration of the scale scenario: its 10,000 probes must not be refused
-# (HTTP 503) by the exporter's concurrency limit. Set to "" for an exporter without [limits].
-SCALE_LIMITS = "[limits]\nmax_concurrent_probes = 20000\n"
+# (HTTP 503) by the exporter's concurrency limit, nor their HTTP connections by its connection
+# limit (whose default is what the open-files limit leaves after max_concurrent_probes: 16 here).
+# Set to "" for an exporter without [limits].
+SCALE_LIMITS = "[limits]\nmax_concurrent_probes = 20000\nmax_connections = 20000\n"
 
 NOFILE = 65536      # RLIMIT_NOFILE (soft and hard) given to every process started here, as root
 SOMAXCONN = 16384   # net.core.somaxconn for the scale scenario, as root (restored at the end)
