@@ -789,7 +789,7 @@ def main():
         print_floor(ours, bb, result["tls_floor"])
         print(f"\npeak RSS: {ours['peak_rss_from']} (ours), {bb['peak_rss_from']} (blackbox), over the batch of "
               f"2,000 probes at c=1,000 with the greeting held 1 s")
-        print(f"memory at 32 in flight (greeting c=32, 3 s, before any other load): RSS = VmHWM reset before it; "
+        print(f"memory at 32 in flight (greeting c=32, 3 s × --time-scale, first of the scenarios): RSS = VmHWM reset before it; "
               f"Pss and Anonymous = the largest smaps_rollup sample (every 20 ms). Pss shares library pages with "
               f"the other processes mapping them (the drivers, the responder, tls_floor), so it depends on them.")
     for name in ("scale", "accuracy"):

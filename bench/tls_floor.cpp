@@ -35,6 +35,8 @@
 #include <string>
 #include <string_view>
 
+#include "json_string.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -159,23 +161,6 @@ bool converse(const Options& o, const sockaddr_in& address, SSL_CTX* ctx, const 
   if (!c.start_tls(ctx, o.server_name, error)) return false;
   if (!c.send(ehlo, error) || !c.expect("250", reply, error)) return false;
   return c.send("QUIT\r\n", error) && c.expect("221", reply, error);
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
 }
 
 int usage() {
