@@ -11,10 +11,16 @@ errors.
 1. Side by side. Each exporter runs in its own fresh process: ours first, then
    prometheus-blackbox-exporter, with equivalent modules (greeting only: 220, QUIT, 221; and
    STARTTLS with EHLO before and after, certificate verified against a CA file). For each one:
-   idle RSS 0.5 s after it is healthy, a 1 s warm-up, then the same smtp_bench load: greeting
-   c=50, STARTTLS c=50 (15 s each) and a batch of 2,000 probes at c=1,000 against a responder
-   that holds its greeting 1 s (two waves of 1,000 in flight; VmHWM reset before it).
+   idle memory 0.5 s after it is healthy (VmRSS; Rss, Pss and Anonymous of
+   /proc/PID/smaps_rollup), greeting c=32 for 3 s (VmHWM reset before it; Pss and Anonymous
+   sampled, their maxima kept), a 1 s warm-up, then the same smtp_bench load: greeting c=50,
+   STARTTLS c=50 (15 s each) and a batch of 2,000 probes at c=1,000 against a responder that
+   holds its greeting 1 s (two waves of 1,000 in flight; VmHWM reset before it).
    CPU per probe is utime+stime of the exporter process (/proc/PID/stat) over the probes.
+   The STARTTLS scenario of both exporters talks to one TLS responder process (smtp_bench
+   --role responder), and between the two exporters bench/tls_floor, the sequential reference
+   client of the same OpenSSL, has the same conversation with that same responder for 5 s: its
+   CPU per conversation is the floor that ours is compared with.
 2. Scale (ours only): 10,000 probes, one HTTP connection each, sent over 1.5 s, against a
    responder (a separate smtp_bench process) that holds its greeting 2 s. Each probe's
    probe_smtp_banner_latency_seconds is compared with the 2 s; the responder reports how many
@@ -50,8 +56,10 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a
 BLACKBOX = "prometheus-blackbox-exporter"
 
 # Written into the configuration of the scale scenario: its 10,000 probes must not be refused
-# (HTTP 503) by the exporter's concurrency limit. Set to "" for an exporter without [limits].
-SCALE_LIMITS = "[limits]\nmax_concurrent_probes = 20000\n"
+# (HTTP 503) by the exporter's concurrency limit, nor their HTTP connections by its connection
+# limit (whose default is what the open-files limit leaves after max_concurrent_probes: 16 here).
+# Set to "" for an exporter without [limits].
+SCALE_LIMITS = "[limits]\nmax_concurrent_probes = 20000\nmax_connections = 20000\n"
 
 NOFILE = 65536      # RLIMIT_NOFILE (soft and hard) given to every process started here, as root
 SOMAXCONN = 16384   # net.core.somaxconn for the scale scenario, as root (restored at the end)
@@ -117,6 +125,20 @@ def tcp_counters():
     return out
 
 
+def smaps_rollup(pid):
+    """Rss, Pss and Anonymous of /proc/PID/smaps_rollup (Linux >= 4.14), kB; {} if unreadable."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("Rss", "Pss", "Anonymous"):
+                    out[key] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
 def reset_peak_rss(pid):
     """VmHWM := VmRSS ("5" > clear_refs, Linux >= 4.0). False if not allowed."""
     try:
@@ -128,11 +150,13 @@ def reset_peak_rss(pid):
 
 
 class Sampler:
-    """Polls a process' RSS, fds and threads while a scenario runs (maxima)."""
+    """Polls a process' RSS, fds and threads while a scenario runs (maxima); with smaps, also the
+    maxima of Rss, Pss and Anonymous from smaps_rollup (kB)."""
 
-    def __init__(self, pid, interval):
-        self.pid, self.interval = pid, interval
+    def __init__(self, pid, interval, smaps=False):
+        self.pid, self.interval, self.smaps = pid, interval, smaps
         self.rss_kb = self.fds = self.threads = 0
+        self.smaps_max = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -143,6 +167,9 @@ class Sampler:
                 self.rss_kb = max(self.rss_kb, int(st["VmRSS"]))
                 self.threads = max(self.threads, int(st["Threads"]))
                 self.fds = max(self.fds, fd_count(self.pid))
+                if self.smaps:
+                    for key, value in smaps_rollup(self.pid).items():
+                        self.smaps_max[key] = max(self.smaps_max.get(key, 0), value)
             except (OSError, KeyError, ValueError):
                 pass
             self._stop.wait(self.interval)
@@ -252,11 +279,12 @@ class Exporter(Server):
 class Responder(Server):
     """smtp_bench --role responder: prints its port, serves until SIGTERM, then its stats."""
 
-    def __init__(self, bench, delay_ms, workdir):
+    def __init__(self, bench, delay_ms, workdir, extra=(), nice=RESPONDER_NICE, name=None):
         # The timing reference: a higher priority (as root) keeps a loaded machine from making its
         # greetings late, which the exporter's banner latency would show as the exporter's error.
-        super().__init__(f"responder-{delay_ms}ms", [bench, "--role", "responder", "--greeting-delay-ms",
-                                                     str(delay_ms)], workdir, stdout_pipe=True, nice=RESPONDER_NICE)
+        super().__init__(name or f"responder-{delay_ms}ms", [bench, "--role", "responder", "--greeting-delay-ms",
+                                                             str(delay_ms), *extra], workdir, stdout_pipe=True,
+                         nice=nice)
         self.nice = os.getpriority(os.PRIO_PROCESS, self.pid)
         ready, _, _ = select.select([self.process.stdout], [], [], 10)
         line = self.process.stdout.readline() if ready else b""
@@ -372,27 +400,35 @@ def run_driver(bench, argv, timeout=180):
     return json.loads(run.stdout)
 
 
-def side_by_side(kind, exporter, bench, cert, key, scale):
-    """Idle RSS, warm-up, then the three scenarios; the same for both exporters."""
+def side_by_side(kind, exporter, bench, cert, key, scale, tls_port):
+    """Idle memory, low load (c=32), warm-up, then the three scenarios; the same for both exporters.
+    The STARTTLS scenario drives the TLS responder on tls_port (a separate smtp_bench process)."""
     pid = exporter.pid
     time.sleep(0.5)
     idle = status(pid)
+    idle_smaps = smaps_rollup(pid)
     out = {"idle_rss_kb": int(idle["VmRSS"]), "idle_threads": int(idle["Threads"]), "idle_fds": fd_count(pid),
-           "scenarios": {}}
+           "idle_smaps_kb": idle_smaps, "scenarios": {}}
     base = ["--exporter", exporter.address]
-    run_driver(bench, base + ["--module", "bench_greeting", "--concurrency", "50", "--duration", "1"])  # warm-up
     scenarios = [
-        # name, smtp_bench arguments
+        # name, smtp_bench arguments; None: the warm-up (not measured)
+        ("greeting c=32", ["--module", "bench_greeting", "--concurrency", "32", "--duration", str(3 * scale)]),
+        ("warm-up", ["--module", "bench_greeting", "--concurrency", "50", "--duration", "1"]),
         ("greeting c=50", ["--module", "bench_greeting", "--concurrency", "50", "--duration", str(15 * scale)]),
-        ("starttls c=50", ["--module", "bench_starttls", "--concurrency", "50", "--duration", str(15 * scale),
-                           "--tls-cert", cert, "--tls-key", key]),
+        ("starttls c=50", ["--role", "driver", "--target", f"127.0.0.1:{tls_port}", "--module", "bench_starttls",
+                           "--concurrency", "50", "--duration", str(15 * scale)]),
         ("batch c=1000", ["--module", "bench_greeting", "--concurrency", "1000", "--requests", "2000",
                           "--greeting-delay-ms", "1000"]),
     ]
     for name, argv in scenarios:
-        hwm_reset = reset_peak_rss(pid) if name.startswith("batch") else None
+        if name == "warm-up":
+            run_driver(bench, base + argv)
+            continue
+        # Peak memory at low load (c=32) and at 1,000 in flight: VmHWM reset before the scenario.
+        peak = name.startswith("batch") or name == "greeting c=32"
+        hwm_reset = reset_peak_rss(pid) if peak else None
         cpu_before = cpu_seconds(pid)
-        with Sampler(pid, 0.05) as sampler:
+        with Sampler(pid, 0.02 if name == "greeting c=32" else 0.05, smaps=name == "greeting c=32") as sampler:
             r = run_driver(bench, base + argv)
         exporter.check_alive(name)
         cpu = cpu_seconds(pid) - cpu_before
@@ -401,12 +437,36 @@ def side_by_side(kind, exporter, bench, cert, key, scale):
         r["success_ratio"] = r["ok"] / max(1, done)
         r["rss_max_kb"], r["fds_max"], r["threads_max"] = sampler.rss_kb, sampler.fds, sampler.threads
         if hwm_reset is not None:
-            out["peak_rss_kb"] = int(status(pid)["VmHWM"]) if hwm_reset else sampler.rss_kb
-            out["peak_rss_from"] = "VmHWM" if hwm_reset else "VmRSS sampled every 50 ms"
+            peak_kb = int(status(pid)["VmHWM"]) if hwm_reset else sampler.rss_kb
+            peak_from = "VmHWM" if hwm_reset else "VmRSS sampled every 50 ms"
+            if name == "greeting c=32":
+                # RSS: VmHWM; Pss and Anonymous: the largest of the samples (every 20 ms).
+                out["peak32_smaps_kb"] = dict(sampler.smaps_max, Rss=peak_kb)
+                out["peak32_rss_from"] = peak_from
+            else:
+                out["peak_rss_kb"], out["peak_rss_from"] = peak_kb, peak_from
         out["scenarios"][name] = r
         print(f"  {kind:<9} {name:<14} {r['rate']:>7.0f} probes/s  ok {r['ok']}/{done}  "
               f"CPU {r['cpu_ms_per_probe']:.3f} ms/probe", flush=True)
     return out
+
+
+def tls_floor(floor_bin, tls_port, cert, seconds):
+    """bench/tls_floor against the TLS responder: the same STARTTLS conversation, sequential, for
+    `seconds`. Returns its JSON (CPU of the whole tls_floor process per conversation)."""
+    run = subprocess.run([floor_bin, "--target", f"127.0.0.1:{tls_port}", "--ca-file", cert,
+                          "--server-name", "bench.test", "--ehlo", "bench.local", "--duration", str(seconds)],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    try:
+        r = json.loads(run.stdout)
+    except ValueError:
+        raise SetupError(f"tls_floor failed ({run.returncode}): {run.stderr.strip()} {run.stdout.strip()}")
+    if r["failed"] or not r["conversations"]:
+        raise SetupError(f"tls_floor: {r['failed']} conversation(s) failed, {r['conversations']} ok: "
+                         f"{r['first_error']}")
+    print(f"  tls_floor starttls c=1   {r['rate']:>7.0f} conv/s    ok {r['conversations']}/"
+          f"{r['conversations'] + r['failed']}  CPU {r['cpu_ms_per_conversation']:.3f} ms/conversation", flush=True)
+    return r
 
 
 def split_run(bench, exporter, module, workdir, concurrency, delay_ms, ramp_ms):
@@ -531,14 +591,35 @@ def print_side_by_side(ours, bb):
                          b["responder"]["max_concurrent"], "{}"))
     rows += [
         ("memory", "idle RSS (MB)", ours["idle_rss_kb"] / 1024, bb["idle_rss_kb"] / 1024, "{:.1f}"),
+    ]
+    for key in ("Rss", "Pss", "Anonymous"):
+        rows.append(("", f"idle {key} (MB, smaps_rollup)", ours["idle_smaps_kb"].get(key, 0) / 1024,
+                     bb["idle_smaps_kb"].get(key, 0) / 1024, "{:.1f}"))
+    for key, how in (("Rss", "VmHWM"), ("Pss", "max"), ("Anonymous", "max")):
+        rows.append(("", f"peak {key}, 32 in flight ({how}, MB)", ours["peak32_smaps_kb"].get(key, 0) / 1024,
+                     bb["peak32_smaps_kb"].get(key, 0) / 1024, "{:.1f}"))
+    rows += [
         ("", "peak RSS, 1,000 in flight (MB)", ours["peak_rss_kb"] / 1024, bb["peak_rss_kb"] / 1024, "{:.1f}"),
         ("", "threads (idle)", ours["idle_threads"], bb["idle_threads"], "{}"),
     ]
-    header = f"{'scenario':<15} {'metric':<31} {'ours':>10} {'blackbox':>10} {'ours/blackbox':>14}"
+    header = f"{'scenario':<15} {'metric':<40} {'ours':>10} {'blackbox':>10} {'ours/blackbox':>14}"
     print(header)
     print("-" * len(header))
     for scenario, metric, o, b, fmt in rows:
-        print(f"{scenario:<15} {metric:<31} {fmt.format(o):>10} {fmt.format(b):>10} {ratio(o, b):>14.3f}")
+        print(f"{scenario:<15} {metric:<40} {fmt.format(o):>10} {fmt.format(b):>10} {ratio(o, b):>14.3f}")
+
+
+def print_floor(ours, bb, floor):
+    """STARTTLS CPU per probe of both exporters against tls_floor's per conversation."""
+    o = ours["scenarios"]["starttls c=50"]["cpu_ms_per_probe"]
+    b = bb["scenarios"]["starttls c=50"]["cpu_ms_per_probe"]
+    f = floor["cpu_ms_per_conversation"]
+    print(f"\nSTARTTLS floor: bench/tls_floor, the same conversation with the same TLS responder, sequential, "
+          f"plain OpenSSL {floor.get('openssl', '')}:")
+    print(f"  {floor['conversations']} conversations in {floor['wall_s']:.1f} s, CPU {f:.3f} ms/conversation "
+          f"(whole process: user+sys {floor['cpu_s']:.3f} s, of which start-up {floor['startup_cpu_s'] * 1000:.1f} ms)")
+    print(f"  CPU per STARTTLS probe / floor: ours {o:.3f} ms = {ratio(o, f):.3f} x, "
+          f"blackbox {b:.3f} ms = {ratio(b, f):.3f} x")
 
 
 def print_split(name, r):
@@ -594,7 +675,8 @@ def main():
 
     exporter_bin = os.path.join(args.build_dir, "smtp_exporter")
     bench = os.path.join(args.build_dir, "bench", "smtp_bench")
-    for path in (exporter_bin, bench, args.blackbox):
+    floor_bin = os.path.join(args.build_dir, "bench", "tls_floor")
+    for path in (exporter_bin, bench, floor_bin, args.blackbox):
         if not os.access(path, os.X_OK):
             print(f"compare: {path} not found; bench/compare.sh installs and builds what is missing", file=sys.stderr)
             return 2
@@ -624,12 +706,20 @@ def main():
 
         # 1. side by side, each exporter in its own fresh process
         sides = {}
-        for kind, argv in (() if args.only == "scale" else (("ours", ours_argv), ("blackbox", bb_argv))):
-            exporter = Exporter(kind, argv, workdir)
-            try:
-                sides[kind] = side_by_side(kind, exporter, bench, cert, key, args.time_scale)
-            finally:
-                exporter.stop()
+        if args.only != "scale":
+            # One TLS responder for the STARTTLS scenario of both exporters and for tls_floor (at the
+            # default priority, as the responder thread of the greeting scenarios).
+            tls_responder = Responder(bench, 0, workdir, extra=["--tls-cert", cert, "--tls-key", key], nice=0,
+                                      name="responder-tls")
+            for kind, argv in (("ours", ours_argv), ("blackbox", bb_argv)):
+                exporter = Exporter(kind, argv, workdir)
+                try:
+                    sides[kind] = side_by_side(kind, exporter, bench, cert, key, args.time_scale, tls_responder.port)
+                finally:
+                    exporter.stop()
+                if kind == "ours":  # between the two exporters, none of them running
+                    result["tls_floor"] = tls_floor(floor_bin, tls_responder.port, cert, 5 * args.time_scale)
+            result["tls_responder"] = tls_responder.stats()
         result.update(sides)
 
         # 2. and 3. scale and accuracy, ours only, each in a fresh process
@@ -696,8 +786,12 @@ def main():
         print("same smtp_bench load for both; CPU = utime+stime of the exporter process per probe; "
               "latency = HTTP request to response at the driver\n")
         print_side_by_side(ours, bb)
+        print_floor(ours, bb, result["tls_floor"])
         print(f"\npeak RSS: {ours['peak_rss_from']} (ours), {bb['peak_rss_from']} (blackbox), over the batch of "
               f"2,000 probes at c=1,000 with the greeting held 1 s")
+        print(f"memory at 32 in flight (greeting c=32, 3 s × --time-scale, first of the scenarios): RSS = VmHWM reset before it; "
+              f"Pss and Anonymous = the largest smaps_rollup sample (every 20 ms). Pss shares library pages with "
+              f"the other processes mapping them (the drivers, the responder, tls_floor), so it depends on them.")
     for name in ("scale", "accuracy"):
         if name in result:
             print()
@@ -712,7 +806,13 @@ def main():
              "<=", t["greeting_cpu_ratio_max"]),
             ("CPU/probe STARTTLS, ours/blackbox", ratio(s_ours["starttls c=50"]["cpu_ms_per_probe"],
                                                          s_bb["starttls c=50"]["cpu_ms_per_probe"]),
-             "<=", t["starttls_cpu_ratio_max"]),
+             "<", t["starttls_cpu_ratio_max"]),
+            ("CPU/probe STARTTLS, ours/tls_floor", ratio(s_ours["starttls c=50"]["cpu_ms_per_probe"],
+                                                          result["tls_floor"]["cpu_ms_per_conversation"]),
+             "<=", t["starttls_cpu_floor_ratio_max"]),
+            ("peak RSS 32 in flight, ours/blackbox", ratio(ours["peak32_smaps_kb"]["Rss"],
+                                                           bb["peak32_smaps_kb"]["Rss"]),
+             "<=", t["peak_rss_32_ratio_max"]),
             ("peak RSS 1,000 in flight, ours/blackbox", ratio(ours["peak_rss_kb"], bb["peak_rss_kb"]),
              "<=", t["peak_rss_1000_ratio_max"]),
             ("idle RSS, ours (MB)", ours["idle_rss_kb"] / 1024, "<=", t["idle_rss_mb_max"]),

@@ -4,7 +4,7 @@
 #   bench/compare.sh [BUILD_DIR] [compare.py options: --json FILE, --time-scale X, --only side|scale]
 # Installs what is missing from Debian when run as root (prometheus-blackbox-exporter, openssl,
 # python3, and the build dependencies), builds a Release bench build in BUILD_DIR (default
-# build-bench) when its binaries are missing, then runs bench/compare.py. About 80 s on
+# build-bench) when its binaries are missing, then runs bench/compare.py. About 90 s on
 # 2 cores. Exit 0: every target of bench/compare_targets.toml met; 1: one missed; 2: setup error.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -60,6 +60,8 @@
 #include <thread>
 #include <vector>
 
+#include "json_string.h"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -463,23 +465,6 @@ std::string json(const Percentiles& p) {
 std::vector<double> absolute(std::vector<double> v) {
   for (double& x : v) x = std::abs(x);
   return v;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 std::string responder_json(const ResponderStats& r) {
