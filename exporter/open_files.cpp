@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::uint64_t kReservedFds = 64;
 constexpr std::uint64_t kFdsPerProbe = 3;
+constexpr std::uint64_t kSpareConnections = 16;
 
 std::uint64_t soft_limit() {
   rlimit limit{};
@@ -40,8 +41,11 @@ std::size_t max_connections(const config::Limits& limits) {
   if (limits.max_connections > 0) return static_cast<std::size_t>(limits.max_connections);
   std::uint64_t fds = soft_limit();
   std::uint64_t available = fds > kReservedFds ? fds - kReservedFds : 0;
-  std::uint64_t probes = (kFdsPerProbe - 1) * max_concurrent_probes(limits);
-  return static_cast<std::size_t>(std::max<std::uint64_t>(16, available > probes ? available - probes : 0));
+  std::uint64_t probes = max_concurrent_probes(limits);
+  std::uint64_t left = available > (kFdsPerProbe - 1) * probes ? available - (kFdsPerProbe - 1) * probes : 0;
+  // Every /probe in flight holds a connection: never fewer than the probes,
+  // plus a few for /metrics and the others.
+  return static_cast<std::size_t>(std::max<std::uint64_t>(left, probes + kSpareConnections));
 }
 
 }  // namespace smtp_exporter::exporter

@@ -27,7 +27,8 @@ std::size_t max_concurrent_probes(const config::Limits& limits);
 
 // [limits] max_connections, or, when it is 0, the descriptors left by the
 // probes: limit - 64 reserved - 2 for each of max_concurrent_probes (its SMTP
-// and DNS sockets; its HTTP connection is one of these), at least 16.
+// and DNS sockets; its HTTP connection is one of these), but never fewer than
+// max_concurrent_probes + 16 (each /probe in flight holds a connection).
 std::size_t max_connections(const config::Limits& limits);
 
 }  // namespace smtp_exporter::exporter

@@ -376,7 +376,7 @@ class ConnectionLimit(unittest.TestCase):
         log_path = os.path.join(workdir, "exporter.log")
         log = open(log_path, "wb")
         self.addCleanup(log.close)
-        # 128 descriptors: 64 reserved, 21 probes (x2 sockets): 22 connections.
+        # 128 descriptors: 64 reserved, 21 probes (x2 sockets): 22 left, but 21 + 16 = 37 connections.
         process = subprocess.Popen(["prlimit", "--nofile=128:128", exporter_binary(),
                                     f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(lambda: process.poll() is None and process.kill())

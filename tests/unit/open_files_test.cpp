@@ -36,13 +36,17 @@ TEST(Limits, MaxConnectionsLeavesRoomForTheProbesSockets) {
   SavedFileLimit saved;
   rlimit lowered{1024, saved.saved_.rlim_max};
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
-  // 1024 - 64 reserved - 2 x 320 probes (their SMTP and DNS sockets).
-  EXPECT_EQ(max_connections(config::Limits{}), 1024u - 64u - 2u * 320u);
+  // 1024 - 64 reserved - 2 x 320 probes (their SMTP and DNS sockets) = 320,
+  // but never fewer than the probes in flight (each holds a connection) + 16.
+  EXPECT_EQ(max_connections(config::Limits{}), 320u + 16u);
   config::Limits few_probes{10};
   EXPECT_EQ(max_connections(few_probes), 1024u - 64u - 20u);
-  lowered.rlim_cur = 40;  // less than the reserve: still a few connections
+  // More probes configured than the descriptors allow: still one connection each.
+  config::Limits many_probes{20000};
+  EXPECT_EQ(max_connections(many_probes), 20000u + 16u);
+  lowered.rlim_cur = 40;  // less than the reserve: one probe and a few connections
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
-  EXPECT_EQ(max_connections(config::Limits{}), 16u);
+  EXPECT_EQ(max_connections(config::Limits{}), 1u + 16u);
 }
 
 TEST(Limits, RaisingTheOpenFilesLimitReachesTheHardLimit) {
