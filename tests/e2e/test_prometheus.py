@@ -372,9 +372,9 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         names = {r["name"] for g in self.prometheus.rule_groups() for r in g["rules"]}
         self.assertIn("SMTPProbeFailing", names)
 
-    def test_every_dashboard_query_returns_data(self):
-        failures = []
-        checked = 0
+    def _dashboard_panels(self, failures):
+        """(dashboard file name, its variable assignments, panel) for every panel of every shipped
+        dashboard; the variables' problems go to `failures`."""
         for path in DASHBOARDS:
             with open(path, encoding="utf-8") as f:
                 dashboard = json.load(f)
@@ -382,21 +382,27 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
             assignments, problems = self.variable_assignments(dashboard)
             failures += [f"{name}: {p}" for p in problems]
             for panel in self._panels(dashboard["panels"]):
-                for target in panel.get("targets", []):
-                    raw = target.get("expr", "")
-                    where = f"{name}: panel {panel.get('title')!r}, target {target.get('refId')}"
-                    exprs = []
-                    for values in assignments:
-                        expr, missing = substitute(raw, values)
-                        if missing:
-                            failures.append(f"{where}: unknown variables {missing} in {raw}")
-                            break
-                        exprs.append(expr)
-                    else:
-                        checked += 1
-                        error = self._first_nonempty(exprs)
-                        if error:
-                            failures.append(f"{where}: {error}\n    expr: {raw}")
+                yield name, assignments, panel
+
+    def test_every_dashboard_query_returns_data(self):
+        failures = []
+        checked = 0
+        for name, assignments, panel in self._dashboard_panels(failures):
+            for target in panel.get("targets", []):
+                raw = target.get("expr", "")
+                where = f"{name}: panel {panel.get('title')!r}, target {target.get('refId')}"
+                exprs = []
+                for values in assignments:
+                    expr, missing = substitute(raw, values)
+                    if missing:
+                        failures.append(f"{where}: unknown variables {missing} in {raw}")
+                        break
+                    exprs.append(expr)
+                else:
+                    checked += 1
+                    error = self._first_nonempty(exprs)
+                    if error:
+                        failures.append(f"{where}: {error}\n    expr: {raw}")
         self.assertGreater(checked, 50)
         self.assertEqual(failures, [], "\n" + "\n".join(failures))
 
@@ -408,27 +414,21 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         the exporter (agent) included."""
         failures = []
         checked = 0
-        for path in DASHBOARDS:
-            with open(path, encoding="utf-8") as f:
-                dashboard = json.load(f)
-            name = os.path.basename(path)
-            assignments, problems = self.variable_assignments(dashboard)
-            failures += [f"{name}: {p}" for p in problems]
-            for panel in self._panels(dashboard["panels"]):
-                exprs = []
-                for target in panel.get("targets", []):
-                    if "$target_name" in target.get("expr", ""):
-                        exprs += [substitute(target["expr"], values)[0] for values in assignments]
-                if not exprs:
-                    continue
-                kinds, per_target = self._kinds(exprs)
-                if not per_target:
-                    continue        # aggregated over targets (counts, sums): nothing to tell apart
-                checked += 1
-                missing = {"probe", "agent"} - kinds
-                if missing:
-                    failures.append(f"{name}: panel {panel.get('title')!r} shows no {' and no '.join(sorted(missing))} "
-                                    f"series\n    e.g. {exprs[0]}")
+        for name, assignments, panel in self._dashboard_panels(failures):
+            exprs = []
+            for target in panel.get("targets", []):
+                if "$target_name" in target.get("expr", ""):
+                    exprs += [substitute(target["expr"], values)[0] for values in assignments]
+            if not exprs:
+                continue
+            kinds, per_target = self._kinds(exprs)
+            if not per_target:
+                continue        # aggregated over targets (counts, sums): nothing to tell apart
+            checked += 1
+            missing = {"probe", "agent"} - kinds
+            if missing:
+                failures.append(f"{name}: panel {panel.get('title')!r} shows no {' and no '.join(sorted(missing))} "
+                                f"series\n    e.g. {exprs[0]}")
         self.assertGreater(checked, 40)
         self.assertEqual(failures, [], "\n" + "\n".join(failures))
 
