@@ -40,6 +40,12 @@ ScheduledTarget read_target(const toml::table& table, const std::string& path, c
       reader.fail("interval", "invalid interval \"" + *interval + "\" (a duration of at least 1s, e.g. \"30s\")");
     t.interval = *d;
   }
+  if (auto tags = reader.strings("tags")) {
+    for (const auto& tag : *tags)
+      if (tag.empty()) reader.fail("tags", "tags must not be empty strings");
+    t.tags = *tags;
+  }
+  t.description = reader.string("description").value_or("");
   if (const toml::table* labels = reader.table("labels")) {
     TableReader label_reader(*labels, path + ".labels", file);
     for (const auto& [key, value] : *labels) {

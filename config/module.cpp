@@ -334,11 +334,18 @@ std::string to_toml(const Config& config) {
     for (const auto& t : config.targets) {
       toml::table labels;
       for (const auto& [k, v] : t.labels) labels.insert(k, v);
-      targets.push_back(toml::table{{"name", t.name},
-                                    {"target", t.target},
-                                    {"module", t.module},
-                                    {"interval", format_duration(t.interval)},
-                                    {"labels", std::move(labels)}});
+      toml::table entry{{"name", t.name},
+                        {"target", t.target},
+                        {"module", t.module},
+                        {"interval", format_duration(t.interval)},
+                        {"labels", std::move(labels)}};
+      if (!t.tags.empty()) {
+        toml::array tags;
+        for (const auto& tag : t.tags) tags.push_back(tag);
+        entry.insert("tags", std::move(tags));
+      }
+      if (!t.description.empty()) entry.insert("description", t.description);
+      targets.push_back(std::move(entry));
     }
     out.append("\n").append(toml_text(toml::table{{"targets", std::move(targets)}}));
   }

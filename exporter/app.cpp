@@ -10,6 +10,7 @@
 #include <set>
 
 #include "agent.h"
+#include "gzip.h"
 #include "healthz.h"
 #include "history.h"
 #include "runtime.h"
@@ -244,6 +245,14 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
     response = text(404, "not found");
   }
   state_->metrics.http_request(handler, response.status);
+  if (response.content_type == kExposition) {
+    response.vary_accept_encoding = true;
+    auto accept = request.headers.find("accept-encoding");
+    if (accept != request.headers.end() && accepts_gzip(accept->second)) {
+      response.body = gzip(response.body);
+      response.content_encoding = "gzip";
+    }
+  }
   co_return response;
 }
 

@@ -16,6 +16,8 @@ json::Value two_decimals(double v) { return json::rounded(v, "%.2f"); }
 
 json::Value data_of(const TargetStatus& t) {
   json::Value out{{"target", t.target.target}, {"module", t.target.module}};
+  if (!t.target.description.empty()) out["description"] = t.target.description;
+  if (!t.target.labels.empty()) out["labels"] = t.target.labels;
   if (!t.last) {
     out["probed"] = false;
     return out;
@@ -68,6 +70,7 @@ HealthReport health_report(const std::vector<TargetStatus>& targets) {
     json::Value tags = json::Value::array({"smtp", t.target.module});
     if (t.last && t.last->tls_established) tags.push_back("tls");
     if (t.last && t.last->mx) tags.push_back("mx");
+    for (const auto& tag : t.target.tags) tags.push_back(tag);
     checks.push_back({{"name", t.target.name},
                       {"status", probes::title(status)},
                       {"duration", two_decimals(ms)},
@@ -77,6 +80,13 @@ HealthReport health_report(const std::vector<TargetStatus>& targets) {
   }
   json::Value report{{"status", probes::title(overall)}, {"totalDuration", two_decimals(total_ms)},
                      {"checks", std::move(checks)}};
+  if (targets.empty()) {
+    // Nothing is watched: say so rather than look healthy. Degraded (HTTP 200):
+    // the exporter itself works, and /probe does not need [[targets]].
+    report["status"] = probes::title(Health::degraded);
+    report["description"] =
+        "no [[targets]] in the configuration: nothing is probed in the background (agent mode, docs/agent.md)";
+  }
   return {overall == Health::unhealthy ? 503 : 200, json::dump(report) + "\n"};
 }
 

@@ -190,6 +190,8 @@ asio::awaitable<void> write_response(Stream& stream, const Security& security, u
   res.set(http::field::content_type, response.content_type);
   // App answers 401 only for basic authentication (AppOptions::basic_auth).
   if (response.status == 401) res.set(http::field::www_authenticate, "Basic realm=\"smtp_exporter\"");
+  if (!response.content_encoding.empty()) res.set(http::field::content_encoding, response.content_encoding);
+  if (response.vary_accept_encoding) res.set(http::field::vary, "Accept-Encoding");
   for (const auto& [name, value] : security.headers) res.set(name, value);
   res.keep_alive(keep_alive);
   std::size_t length = response.body.size();

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 # ca-certificates: the trust store that TLS verification uses by default.
 build_pkgs=(cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libssl-dev libc-ares-dev prometheus-cpp-dev
-  libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libyaml-cpp-dev libcrypt-dev nlohmann-json3-dev)
+  libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libyaml-cpp-dev libcrypt-dev nlohmann-json3-dev zlib1g-dev)
 test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl openssl python3 python3-yaml ca-certificates)
 # jsonnet: the monitoring mixin (scripts/mixin.sh, the test mixin.fresh); amtool from
 # prometheus-alertmanager checks the Alertmanager example (alerts.alertmanager). policy-rc.d below

@@ -218,5 +218,34 @@ TEST_F(Reload, ReloadRestartsTheAgentWithTheNewTargets) {
   EXPECT_THAT(health.body, Not(HasSubstr("\"name\":\"one\"")));
 }
 
+// A [[targets]] entry's tags, description and labels reach its /healthz check.
+TEST(Agent, HealthzCarriesTheTargetsTagsDescriptionAndLabels) {
+  FakeSmtpServer server(polite_server());
+  config::Config c = config_with_targets({{"mail", server.port()}}, 1s);
+  c.targets.front().tags = {"prod", "edge"};
+  c.targets.front().description = "inbound MX of example.org";
+  boost::asio::io_context io;
+  App app(std::move(c), {});
+  app.start_agent(io.get_executor());
+  auto pending = call(io, app, "GET", "/healthz");
+  EXPECT_THAT(pending.body, HasSubstr("\"tags\":[\"smtp\",\"smtp_banner\",\"prod\",\"edge\"]"));
+  EXPECT_THAT(pending.body, HasSubstr("\"data\":{\"target\":\"127.0.0.1:" + std::to_string(server.port()) +
+                                      "\",\"module\":\"smtp_banner\",\"description\":\"inbound MX of "
+                                      "example.org\",\"labels\":{\"team\":\"mail\"}"));
+}
+
+// Without [[targets]], /healthz says that nothing is watched instead of
+// answering Healthy with no checks.
+TEST(Agent, HealthzWithoutTargetsSaysSo) {
+  config::Config c = config_with_targets({}, 1s);
+  boost::asio::io_context io;
+  App app(std::move(c), {});
+  app.start_agent(io.get_executor());
+  auto health = call(io, app, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_THAT(health.body, ::testing::StartsWith("{\"status\":\"Degraded\",\"totalDuration\":0,\"checks\":[],"
+                                                 "\"description\":\"no [[targets]] in the configuration"));
+}
+
 }  // namespace
 }  // namespace smtp_exporter::testing

@@ -1,6 +1,7 @@
 // The exporter's HTTP interface, in process: routes, 400s, the scrape
 // deadline header, debug output, history and self metrics.
 #include <gmock/gmock.h>
+#include <zlib.h>
 #include <gtest/gtest.h>
 
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
@@ -308,6 +309,46 @@ TEST(Http, ReloadRefusesCrossSiteRequests) {
     EXPECT_THAT(refused.body, HasSubstr("reload refused: ")) << headers;
     EXPECT_EQ(std::count(refused.body.begin(), refused.body.end(), '\n'), 1) << headers;
   }
+}
+
+}  // namespace
+}  // namespace smtp_exporter::testing
+
+namespace smtp_exporter::testing {
+namespace {
+
+std::string gunzip(const std::string& data) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
+  std::string out(1 << 22, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+// Accept-Encoding: gzip is honoured on /metrics and /probe (as Prometheus
+// sends it), and only there; the answer says it varies with the header.
+TEST(Http, ExpositionIsGzippedWhenAsked) {
+  FakeSmtpServer smtp(polite_server());
+  Exporter e;
+  for (const std::string& path : {std::string("/metrics"), probe_path(smtp.port())}) {
+    auto plain = e.request(path);
+    EXPECT_THAT(plain.headers, Not(HasSubstr("Content-Encoding")));
+    EXPECT_THAT(plain.headers, HasSubstr("Vary: Accept-Encoding"));
+    auto packed = e.request(path, "Accept-Encoding: gzip, deflate\r\n");
+    EXPECT_EQ(packed.status, 200);
+    EXPECT_THAT(packed.headers, HasSubstr("Content-Encoding: gzip"));
+    std::string text = gunzip(packed.body);
+    EXPECT_THAT(text, HasSubstr(path == "/metrics" ? "smtp_exporter_build_info" : "\nprobe_success 1\n"));
+    EXPECT_THAT(e.request(path, "Accept-Encoding: gzip;q=0\r\n").headers, Not(HasSubstr("Content-Encoding")));
+  }
+  auto page = e.request("/", "Accept-Encoding: gzip\r\n");
+  EXPECT_THAT(page.headers, Not(HasSubstr("Content-Encoding")));
 }
 
 }  // namespace

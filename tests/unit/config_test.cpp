@@ -442,6 +442,26 @@ TEST(LoadFile, AuthPasswordFileLosesOneTrailingNewline) {
 namespace smtp_exporter::config {
 namespace {
 
+TEST(LoadString, TargetsTagsAndDescriptionLoadAndRenderBack) {
+  Config config = load_string(R"(
+[modules.smtp_banner]
+[[targets]]
+name = "mx"
+target = "mx.example.org"
+tags = ["prod", "edge"]
+description = "inbound MX of example.org"
+)",
+                              "inline.toml");
+  ASSERT_EQ(config.targets.size(), 1u);
+  EXPECT_EQ(config.targets[0].tags, (std::vector<std::string>{"prod", "edge"}));
+  EXPECT_EQ(config.targets[0].description, "inbound MX of example.org");
+  Config again = load_string(to_toml(config), config.source);
+  EXPECT_EQ(again.targets[0].tags, config.targets[0].tags);
+  EXPECT_EQ(again.targets[0].description, config.targets[0].description);
+  EXPECT_THROW(load_string("[modules.smtp_banner]\n[[targets]]\nname = \"a\"\ntarget = \"b\"\ntags = [\"\"]\n", "x"),
+               ConfigError);
+}
+
 // The fuzz finding tests/fuzz/corpus/config_loader/crash-quoted-header-key.toml: header names
 // that are valid RFC 5322 field names but not TOML bare keys, and a body that starts with a line
 // break, render to TOML that loads again to the same values and renders the same.

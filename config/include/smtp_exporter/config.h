@@ -127,6 +127,8 @@ struct ScheduledTarget {
   Duration interval = std::chrono::seconds(60);
   std::map<std::string, std::string> labels;  // added to its series on /metrics
   std::string where;  // "FILE:LINE:COLUMN" of its target key, for errors found later
+  std::vector<std::string> tags = {};         // added to its /healthz check's tags
+  std::string description = {};               // what it is, in its /healthz check's data
 };
 
 // One entry of [web] allowed_targets, parsed: a host name (exact, or a

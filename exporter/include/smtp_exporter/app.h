@@ -27,6 +27,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string content_encoding = {};  // "gzip" when the body is compressed
+  bool vary_accept_encoding = false;  // the answer depends on Accept-Encoding
 };
 
 class BasicAuth;  // web_config.h
