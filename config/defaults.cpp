@@ -18,6 +18,10 @@ Config default_config() {
   smtps.port = 465;
   smtps.tls = TlsMode::implicit;
   config.modules.emplace("smtps", smtps);
+  Module mx_only = banner;  // a mail domain's MX set, by DNS alone: no SMTP connection
+  mx_only.mx = true;
+  mx_only.quit_after = Step::mx;
+  config.modules.emplace("mx_only", mx_only);
   return config;
 }
 

@@ -11,7 +11,7 @@ namespace smtp_exporter::config {
 namespace {
 
 constexpr std::pair<std::string_view, Step> kSteps[] = {
-    {"connect", Step::connect}, {"banner", Step::banner}, {"ehlo", Step::ehlo}, {"tls", Step::tls},
+    {"mx", Step::mx},           {"connect", Step::connect}, {"banner", Step::banner}, {"ehlo", Step::ehlo}, {"tls", Step::tls},
     {"auth", Step::auth},       {"mail", Step::mail},     {"rcpt", Step::rcpt}, {"data", Step::data}};
 
 // The stages whose command reply expect_code can check, with the step each
@@ -30,7 +30,8 @@ std::optional<Step> expect_step(std::string_view stage) {
 // Where a step happens in the conversation: with implicit TLS the handshake
 // comes first, before the greeting.
 int position(Step step, TlsMode mode) {
-  if (step == Step::tls && mode == TlsMode::implicit) return 1;  // between connect (0) and banner (2)
+  // Implicit TLS: right after connect, before the banner.
+  if (step == Step::tls && mode == TlsMode::implicit) return 2 * static_cast<int>(Step::connect) + 1;
   return 2 * static_cast<int>(step);
 }
 
@@ -97,6 +98,9 @@ void read_steps(TableReader& reader, Module& m) {
   // What a step needs configured to happen at all; empty when it can.
   auto needs = [&](Step step) -> std::string {
     switch (step) {
+      case Step::mx:
+        if (!m.mx) return "needs mx = true (the target is a mail domain)";
+        break;
       case Step::tls:
         if (m.tls == TlsMode::none) return "needs tls = starttls, implicit or opportunistic";
         break;

@@ -29,7 +29,7 @@ json::Value data_of(const TargetStatus& t) {
   if (r.tls && r.tls->leaf_days_to_expiry) out["daysToExpiry"] = two_decimals(*r.tls->leaf_days_to_expiry);
   if (r.mx) {
     out["mxRecordCount"] = r.mx->records.size();
-    out["mxReachable"] = r.mx->reachable;
+    if (!r.mx->dns_only) out["mxReachable"] = r.mx->reachable;
   }
   if (r.failure) {
     out["failureStage"] = probes::to_string(r.failure->stage);
@@ -46,6 +46,7 @@ std::string describe(const probes::ProbeResult& r, std::uint16_t port) {
     std::string names;
     for (std::size_t i = 0; i < r.mx->records.size() && i < 3; ++i)
       names += (i ? ", " : "") + r.mx->records[i].exchange;
+    if (r.mx->dns_only) return "MX lookup found " + std::to_string(r.mx->records.size()) + " record(s) (" + names + ")";
     return "MX lookup found " + std::to_string(r.mx->records.size()) + " record(s) (" + names + "), " +
            std::to_string(r.mx->reachable) + " reachable; the most preferred works";
   }

@@ -131,7 +131,9 @@ void render_mx(Metrics& m, const probes::ProbeResult& r) {
         mx.implicit ? 1 : 0);
   m.set("probe_smtp_mx_null", "Whether the domain publishes a null MX (RFC 7505): it accepts no mail.",
         mx.null_mx ? 1 : 0);
-  m.set("probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.", mx.reachable);
+  if (!mx.dns_only)
+    m.set("probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.",
+          mx.reachable);
   if (r.mx_hosts.empty()) return;
   auto success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
   auto latency = m.family("probe_smtp_mx_host_banner_latency_seconds",

@@ -56,7 +56,14 @@ class MxProbe {
       dns->resolver.cancel();
     });
     std::vector<MxInfo::Record> hosts;
-    if (co_await lookup_mx(hosts)) co_await probe_hosts(hosts);
+    if (co_await lookup_mx(hosts)) {
+      if (request_.module.quit_after == config::Step::mx) {
+        result.mx->dns_only = true;
+        note(LogEntry::Kind::info, "Stopping after the MX lookup (quit_after = \"mx\"): no SMTP connection");
+      } else {
+        co_await probe_hosts(hosts);
+      }
+    }
     dns_->deadline.cancel();
   }
 

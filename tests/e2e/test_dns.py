@@ -68,6 +68,11 @@ timeout = "5s"
 port = {cls.smtp_port}
 ip_protocol = "ip4"
 
+[modules.mx_only]
+port = {cls.smtp_port}
+mx = true
+quit_after = "mx"
+
 [modules.slow_dns]
 port = {cls.smtp_port}
 dns_servers = ["{cls.black_hole.server}"]
@@ -124,6 +129,27 @@ timeout = "1500ms"
         self.assertEqual(self.one(s, body, "probe_smtp_mx_implicit"), 1)
         self.assertEqual(self.one(s, body, "probe_smtp_mx_records"), 0)
         self.assertEqual(self.one(s, body, "probe_smtp_mx_host_success", mx="nomx.test", ip=GOOD), 1)
+
+    def test_dns_only_mx_check_connects_to_nothing(self):
+        """quit_after = "mx" (the built-in mx_only module): the MX set by DNS alone, for a host without
+        outbound port 25. Healthy with records, degraded without (implicit MX), unhealthy on NXDOMAIN."""
+        before = (self.good.connections, self.broken.connections)
+        s, body = self.probe("two.test", "mx_only")
+        self.assertEqual(self.one(s, body, "probe_success"), 1, body)
+        self.assertEqual(self.one(s, body, "probe_smtp_mx_records"), 2)
+        self.assertEqual(self.one(s, body, "probe_smtp_health", status="healthy"), 1)
+        self.assertEqual(series(s, "probe_smtp_mx_reachable"), [], "not measured: no host was probed")
+        self.assertEqual(series(s, "probe_smtp_mx_host_success"), [])
+        self.assertEqual({l["phase"] for n, l, _ in s if n == "probe_smtp_duration_seconds"}, {"mx"})
+        s, body = self.probe("nomx.test", "mx_only")
+        self.assertEqual(self.one(s, body, "probe_success"), 1, body)
+        self.assertEqual(self.one(s, body, "probe_smtp_mx_implicit"), 1)
+        self.assertEqual(self.one(s, body, "probe_smtp_health", status="degraded"), 1)
+        s, body = self.probe("missing.test", "mx_only")
+        self.assertEqual(self.one(s, body, "probe_success"), 0, body)
+        self.assertEqual(self.one(s, body, "probe_smtp_failure_info", stage="mx", reason="nxdomain"), 1)
+        self.assertEqual(self.one(s, body, "probe_smtp_health", status="unhealthy"), 1)
+        self.assertEqual((self.good.connections, self.broken.connections), before, "an SMTP connection was made")
 
     def test_null_mx(self):
         s, body = self.probe("null.test")

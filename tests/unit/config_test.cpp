@@ -141,7 +141,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"send-subject-prefix-line-break.toml",
                 "4:18: modules.smtp.send.subject_prefix: must not contain line breaks"},
         BadFile{"invalid-quit-after.toml", "2:14: modules.smtp.quit_after: invalid value \"helo\" (expected one of: "
-                                           "connect, banner, ehlo, tls, auth, mail, rcpt, data)"},
+                                           "mx, connect, banner, ehlo, tls, auth, mail, rcpt, data)"},
+        BadFile{"quit-after-mx-without-mx.toml",
+                "2:14: modules.smtp.quit_after: needs mx = true (the target is a mail domain)"},
         BadFile{"quit-after-rcpt-without-send.toml",
                 "2:14: modules.smtp.quit_after: needs a [send] table (from, to)"},
         BadFile{"quit-after-tls-without-tls.toml",
@@ -299,7 +301,8 @@ TEST(LoadFile, MissingFile) {
 TEST(DefaultConfig, BuiltInModules) {
   Config config = default_config();
   EXPECT_EQ(config.source, "<built-in defaults>");
-  ASSERT_EQ(config.modules.size(), 4u);
+  ASSERT_EQ(config.modules.size(), 5u);  // and mx_only: DefaultConfig.MxOnlyIsADnsOnlyCheck
+  // The four SMTP modules:
   for (const auto& [name, port, tls] : {std::tuple{"smtp_banner", 25, TlsMode::none},
                                         {"smtp_starttls", 25, TlsMode::starttls},
                                         {"submission", 587, TlsMode::starttls},
@@ -350,6 +353,15 @@ TEST(ToToml, RendersEveryKey) {
   for (const char* key : {"ca_file", "cert_file", "key_file", "min_version", "ciphers"})
     EXPECT_FALSE(mx["tls_config"][key]) << key;
   EXPECT_FALSE(toml::parse(to_toml("d", Module{}))["modules"]["d"]["ehlo_name"]);
+}
+
+TEST(DefaultConfig, MxOnlyIsADnsOnlyCheck) {
+  const Module& m = default_config().modules.at("mx_only");
+  EXPECT_TRUE(m.mx);
+  EXPECT_EQ(m.quit_after, Step::mx);
+  // Rendered and loaded again.
+  Config again = load_string(to_toml("mx_only", m), "again.toml");
+  EXPECT_EQ(again.modules.at("mx_only").quit_after, Step::mx);
 }
 
 class ToTomlRoundTrip : public testing::TestWithParam<std::string> {};

@@ -24,7 +24,9 @@ enum class TlsMode { none, starttls, implicit, opportunistic };
 enum class IpProtocol { ip4, ip6 };
 enum class TlsVersion { tls10, tls11, tls12, tls13 };
 // The steps of a conversation, in order, as `quit_after` names them.
-enum class Step { connect, banner, ehlo, tls, auth, mail, rcpt, data };
+// Where a probe may stop (quit_after), in order. `mx`: after a mail domain's
+// MX lookup, before any SMTP connection (a DNS-only check).
+enum class Step { mx, connect, banner, ehlo, tls, auth, mail, rcpt, data };
 
 std::string_view to_string(TlsMode);
 std::string_view to_string(IpProtocol);

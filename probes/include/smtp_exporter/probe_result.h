@@ -116,6 +116,7 @@ struct MxInfo {
   bool implicit = false;  // no MX: the domain's own addresses (RFC 5321 §5.1)
   bool null_mx = false;   // MX 0 "." (RFC 7505): no mail accepted
   int reachable = 0;      // hosts with at least one address that accepted TCP
+  bool dns_only = false;  // quit_after = "mx": the hosts were not probed
 };
 
 struct ProbeResult {
