@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
@@ -67,6 +68,28 @@ std::string gzip(std::string_view data) {
   out.resize(stream.total_out);
   deflateEnd(&stream);
   if (status != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  return out;
+}
+
+std::optional<std::string> gunzip(std::string_view data, std::size_t limit) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) return std::nullopt;  // gzip only
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  int status = Z_OK;
+  while (status == Z_OK) {
+    const std::size_t old = out.size();
+    if (old >= limit) break;
+    out.resize(std::min(limit, old + 64 * 1024));
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    stream.avail_out = static_cast<uInt>(out.size() - old);
+    status = inflate(&stream, Z_NO_FLUSH);
+    out.resize(out.size() - stream.avail_out);
+    if (status == Z_BUF_ERROR && stream.avail_in == 0) break;  // truncated input
+  }
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END) return std::nullopt;
   return out;
 }
 
