@@ -356,7 +356,8 @@ TEST(ToToml, RendersEveryKey) {
 }
 
 TEST(DefaultConfig, MxOnlyIsADnsOnlyCheck) {
-  const Module& m = default_config().modules.at("mx_only");
+  const Config config = default_config();
+  const Module& m = config.modules.at("mx_only");
   EXPECT_TRUE(m.mx);
   EXPECT_EQ(m.quit_after, Step::mx);
   // Rendered and loaded again.
