@@ -12,9 +12,18 @@ import time
 
 
 def free_udp_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free for both UDP and TCP: dnsmasq listens on both, and a port the kernel hands
+    out as free for UDP may be taken for TCP by another test server running in parallel."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
 
 
 def dns_query(server, port, name, qtype=1, timeout=0.5):
@@ -29,6 +38,10 @@ def dns_query(server, port, name, qtype=1, timeout=0.5):
         except socket.timeout:
             return None
     return struct.unpack(">H", reply[2:4])[0] & 0x000F
+
+
+class PortTaken(RuntimeError):
+    pass
 
 
 class Dnsmasq:
@@ -54,6 +67,17 @@ class Dnsmasq:
         return f"127.0.0.1:{self.port}"
 
     def start(self):
+        # The port is free when picked but may be taken before dnsmasq binds it (other tests run in
+        # parallel): start again on a new port when that race is lost, a few times.
+        for attempt in range(5):
+            try:
+                return self._start_once()
+            except PortTaken:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.process = None
+        raise RuntimeError("dnsmasq: no free port after 5 attempts")
+
+    def _start_once(self):
         self.dir = tempfile.mkdtemp(prefix="smtp-exporter-dnsmasq-")
         self.log_file = os.path.join(self.dir, "dnsmasq.log")
         self.port = free_udp_port()
@@ -71,7 +95,10 @@ class Dnsmasq:
         while dns_query("127.0.0.1", self.port, "ready.test") is None:
             if self.process.poll() is not None:
                 with open(self.stderr_file, errors="replace") as f:
-                    raise RuntimeError(f"dnsmasq exited: {f.read()}")
+                    error = f.read()
+                if "Address already in use" in error:
+                    raise PortTaken(error)
+                raise RuntimeError(f"dnsmasq exited: {error}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("dnsmasq did not answer within 10 s")
