@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ehlo.h"
+#include "ehlo_reply.h"
 #include "smtp_exporter/probe_result.h"
 #include "smtp_exporter/render.h"
 #include "smtp_reply.h"

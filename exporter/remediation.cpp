@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace smtp_exporter::exporter {
 namespace {
@@ -594,54 +595,85 @@ const Remediation* find_remediation(std::string_view key) {
   return nullptr;
 }
 
-std::vector<std::string> failure_keys(std::string_view stage, std::string_view reason,
+std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason reason,
                                       const std::vector<std::string>& verify_errors) {
-  // Reasons that mean the same at any stage.
-  if (reason == "auth_error") return {"auth/auth_error"};
-  if (reason == "temporary_failure") return {"smtp/temporary_failure"};
-  if (reason == "null_mx") return {"dns/null_mx"};
-  if (reason == "no_reachable_mx") return {"connect/no_reachable_mx"};
-  if (reason == "not_offered") return {stage == "auth" ? "auth/not_offered" : "tls/not_offered"};
-  if (reason == "plaintext_auth_refused") return {"auth/plaintext_auth_refused"};
-  if (reason == "permanent_failure") return {"smtp/permanent_failure"};
-  if (reason == "tls_error") return {stage == "tls" || stage == "starttls" ? "tls/tls_error" : "tls/session_error"};
-  if (reason == "closed") return {"smtp/closed"};
-  if (reason == "connection_error") return {"connection/error"};
-  if (reason == "unreachable") return {"connect/unreachable"};
-  if (reason == "certificate_error") {
-    std::vector<std::string> keys;
-    for (std::string_view specific : {"expired", "not_yet_valid", "self_signed", "unknown_ca", "hostname_mismatch"})
-      if (contains(verify_errors, specific)) keys.push_back("tls/certificate_error/" + std::string(specific));
-    bool other = keys.empty() || std::any_of(verify_errors.begin(), verify_errors.end(), [](const std::string& e) {
-                   return !find_remediation("tls/certificate_error/" + e);
-                 });
-    if (other) keys.push_back("tls/certificate_error");
-    return keys;
-  }
-  if (stage == "mx" || stage == "resolve") {
-    for (std::string_view dns : {"nxdomain", "nodata", "servfail", "refused", "timeout"})
-      if (reason == dns) return {"dns/" + std::string(dns)};
-    return {"dns/dns_error"};
-  }
-  if (stage == "connect") {
-    if (reason == "refused") return {"connect/refused"};
-    if (reason == "timeout") return {"connect/timeout"};
-    return {};
-  }
-  if (stage == "banner") {
-    if (reason == "timeout") return {"banner/timeout"};
-    if (reason == "unexpected_code") return {"banner/unexpected_code"};
-    if (reason == "protocol_error") return {"banner/protocol_error"};
-    return {};
-  }
-  if (reason == "timeout") return {"smtp/timeout"};
-  if (reason == "protocol_error") return {"smtp/protocol_error"};
-  if (reason == "unexpected_code") {
-    if (stage == "ehlo") return {"ehlo/unexpected_code"};
-    if (stage == "starttls") return {"tls/starttls_refused"};
-    return {"smtp/unexpected_reply"};
+  using probes::FailureReason;
+  using probes::Stage;
+  const bool dns_stage = stage == Stage::mx || stage == Stage::resolve;
+  auto only_at_dns = [&](const char* key) { return dns_stage ? std::vector<std::string>{key} : std::vector<std::string>{}; };
+  // No default: a new reason without advice does not compile (-Wswitch).
+  switch (reason) {
+    case FailureReason::auth_error: return {"auth/auth_error"};
+    case FailureReason::temporary_failure: return {"smtp/temporary_failure"};
+    case FailureReason::permanent_failure: return {"smtp/permanent_failure"};
+    case FailureReason::null_mx: return {"dns/null_mx"};
+    case FailureReason::no_reachable_mx: return {"connect/no_reachable_mx"};
+    case FailureReason::not_offered: return {stage == Stage::auth ? "auth/not_offered" : "tls/not_offered"};
+    case FailureReason::plaintext_auth_refused: return {"auth/plaintext_auth_refused"};
+    case FailureReason::tls_error:
+      return {stage == Stage::tls || stage == Stage::starttls ? "tls/tls_error" : "tls/session_error"};
+    case FailureReason::closed: return {"smtp/closed"};
+    case FailureReason::connection_error: return {"connection/error"};
+    case FailureReason::unreachable: return {"connect/unreachable"};
+    case FailureReason::certificate_error: {
+      std::vector<std::string> keys;
+      for (std::string_view specific : {"expired", "not_yet_valid", "self_signed", "unknown_ca", "hostname_mismatch"})
+        if (contains(verify_errors, specific)) keys.push_back("tls/certificate_error/" + std::string(specific));
+      bool other = keys.empty() || std::any_of(verify_errors.begin(), verify_errors.end(), [](const std::string& e) {
+                     return !find_remediation("tls/certificate_error/" + e);
+                   });
+      if (other) keys.push_back("tls/certificate_error");
+      return keys;
+    }
+    // DNS answers mean something only at the DNS stages.
+    case FailureReason::nxdomain: return only_at_dns("dns/nxdomain");
+    case FailureReason::nodata: return only_at_dns("dns/nodata");
+    case FailureReason::servfail: return only_at_dns("dns/servfail");
+    case FailureReason::dns_error: return only_at_dns("dns/dns_error");
+    case FailureReason::refused:
+      if (dns_stage) return {"dns/refused"};
+      if (stage == Stage::connect) return {"connect/refused"};
+      return {};
+    case FailureReason::timeout:
+      if (dns_stage) return {"dns/timeout"};
+      if (stage == Stage::connect) return {"connect/timeout"};
+      if (stage == Stage::banner) return {"banner/timeout"};
+      return {"smtp/timeout"};
+    case FailureReason::protocol_error:
+      if (dns_stage) return {"dns/dns_error"};
+      if (stage == Stage::connect) return {};
+      return {stage == Stage::banner ? "banner/protocol_error" : "smtp/protocol_error"};
+    case FailureReason::unexpected_code:
+      if (dns_stage) return {"dns/dns_error"};
+      if (stage == Stage::connect) return {};
+      if (stage == Stage::banner) return {"banner/unexpected_code"};
+      if (stage == Stage::ehlo) return {"ehlo/unexpected_code"};
+      if (stage == Stage::starttls) return {"tls/starttls_refused"};
+      return {"smtp/unexpected_reply"};
   }
   return {};
+}
+
+namespace {
+
+// The enumerator whose name is `name`, walking them until to_string says "unknown".
+template <typename Enum>
+std::optional<Enum> named(std::string_view name) {
+  for (int i = 0;; ++i) {
+    std::string_view known = probes::to_string(static_cast<Enum>(i));
+    if (known == "unknown") return std::nullopt;
+    if (known == name) return static_cast<Enum>(i);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> failure_keys(std::string_view stage, std::string_view reason,
+                                      const std::vector<std::string>& verify_errors) {
+  auto s = named<probes::Stage>(stage);
+  auto r = named<probes::FailureReason>(reason);
+  if (!s || !r) return {};
+  return failure_keys(*s, *r, verify_errors);
 }
 
 std::vector<const Remediation*> remediation_for(const probes::ProbeResult& result, const config::Module& module) {
@@ -649,7 +681,7 @@ std::vector<const Remediation*> remediation_for(const probes::ProbeResult& resul
   auto add_failure = [&](const probes::ProbeResult& r, const probes::Failure& f) {
     static const std::vector<std::string> kNone;
     const std::vector<std::string>& errors = r.tls ? r.tls->verify_errors : kNone;
-    for (auto& key : failure_keys(probes::to_string(f.stage), probes::to_string(f.reason), errors))
+    for (auto& key : failure_keys(f.stage, f.reason, errors))
       add_unique(keys, std::move(key));
   };
   if (result.failure && result.failure->reason == probes::FailureReason::unexpected_code) {
@@ -675,29 +707,12 @@ std::vector<const Remediation*> remediation_for(const probes::ProbeResult& resul
     for (const auto& host : result.mx_hosts)
       if (host.result.failure) add_failure(host.result, *host.result.failure);
   }
-  // The degraded findings (and an expired certificate that did not fail the
-  // probe), as in classify_health.
-  std::vector<const probes::TlsInfo*> sessions;
-  if (result.tls) sessions.push_back(&*result.tls);
+  // The findings (a certificate expiring or expired, a slow greeting, no MX
+  // records, the check units' own) carry their keys: the same findings that
+  // classify_health judges, so advice and health cannot disagree.
+  for (const auto& finding : probes::check_findings(result, module)) add_unique(keys, finding.key);
   for (const auto& host : result.mx_hosts)
-    if (host.result.tls) sessions.push_back(&*host.result.tls);
-  for (const probes::TlsInfo* tls : sessions) {
-    if (!tls->leaf_days_to_expiry) continue;
-    double days = *tls->leaf_days_to_expiry;
-    if (days < 0 || contains(tls->verify_errors, "expired")) {
-      add_unique(keys, "tls/certificate_error/expired");
-    } else if (days < module.degraded_cert_days) {
-      add_unique(keys, "health/cert_expiring");
-    }
-  }
-  double limit = std::chrono::duration<double>(module.degraded_banner_latency).count();
-  if (result.banner_latency_seconds && limit > 0 && *result.banner_latency_seconds > limit)
-    add_unique(keys, "health/slow_greeting");
-  if (result.mx && result.mx->implicit) add_unique(keys, "dns/no_mx");
-  // The check units' findings carry their keys.
-  for (const auto& finding : probes::check_findings(result)) add_unique(keys, finding.key);
-  for (const auto& host : result.mx_hosts)
-    for (const auto& finding : probes::check_findings(host.result)) add_unique(keys, finding.key);
+    for (const auto& finding : probes::check_findings(host.result, module, true)) add_unique(keys, finding.key);
 
   std::vector<const Remediation*> entries;
   for (const auto& key : keys)

@@ -30,9 +30,13 @@ const std::vector<Remediation>& remediation_table();
 const Remediation* find_remediation(std::string_view key);
 
 // The table keys for one failure: usually one; a certificate_error gives one
-// per verification problem (verify_errors, as in TlsInfo). Takes the names
-// (to_string of Stage and FailureReason) so that reasons added later
-// (auth_error, temporary_failure) map too. Empty when nothing matches.
+// per verification problem (verify_errors, as in TlsInfo). A switch over the
+// enums: a reason added without advice is a compiler warning (an error here).
+// Empty when nothing matches.
+std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason reason,
+                                      const std::vector<std::string>& verify_errors = {});
+// The same by the names of to_string (stage and reason labels of
+// probe_smtp_failure_info); empty for names that are neither.
 std::vector<std::string> failure_keys(std::string_view stage, std::string_view reason,
                                       const std::vector<std::string>& verify_errors = {});
 

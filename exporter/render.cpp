@@ -69,114 +69,8 @@ class Metrics {
   std::deque<prometheus::MetricFamily> families_;  // a deque: handles keep pointing at their family
 };
 
-// The earliest notAfter of a non-empty chain.
-double earliest(const std::vector<probes::Certificate>& chain) {
-  std::int64_t t = chain.front().not_after;
-  for (const auto& c : chain) t = std::min(t, c.not_after);
-  return static_cast<double>(t);
-}
-
-// Names and meanings shared with blackbox_exporter where they exist
-// (probe_ssl_*, probe_tls_*), so existing certificate alerts keep working.
-void render_tls(Metrics& m, const probes::ProbeResult& r) {
-  if (r.mx) return;  // a mail domain's TLS facts are per host (render_mx)
-  m.set("probe_smtp_tls_established", "Whether the SMTP session ran over TLS (STARTTLS or implicit).",
-        r.tls_established ? 1 : 0);
-  if (r.starttls_offered)
-    m.set("probe_smtp_starttls_offered", "Whether the server advertised STARTTLS before TLS.",
-          *r.starttls_offered ? 1 : 0);
-  if (r.auth_before_tls)
-    m.set("probe_smtp_auth_before_tls", "Whether AUTH was advertised on the unencrypted connection.",
-          *r.auth_before_tls ? 1 : 0);
-  if (!r.tls) return;
-  const probes::TlsInfo& tls = *r.tls;
-  m.family("probe_tls_version_info", "The TLS version used.").Add({{"version", tls.version}}).Set(1);
-  m.family("probe_tls_cipher_info", "The TLS cipher negotiated.").Add({{"cipher", tls.cipher}}).Set(1);
-  m.set("probe_smtp_tls_verified", "Whether the certificate chain and name verified.", tls.verified ? 1 : 0);
-  if (!tls.verified) {
-    auto why = m.family("probe_smtp_tls_verify_info", "Why the certificate did not verify; absent when it did.");
-    for (const auto& reason : tls.verify_errors) why.Add({{"reason", reason}}).Set(1);
-  }
-  if (tls.presented_chain.empty()) return;
-  m.set("probe_ssl_earliest_cert_expiry", "Earliest notAfter of the presented certificate chain, Unix seconds.",
-        earliest(tls.presented_chain));
-  const auto& last_chain = tls.verified_chain.empty() ? tls.presented_chain : tls.verified_chain;
-  m.set("probe_ssl_last_chain_expiry_timestamp_seconds",
-        "Earliest notAfter of the verified chain (the presented one when unverified), Unix seconds.",
-        earliest(last_chain));
-  const probes::Certificate& leaf = tls.presented_chain.front();
-  m.family("probe_ssl_last_chain_info", "The leaf certificate presented by the server.")
-      .Add({{"subject", leaf.subject},
-            {"issuer", leaf.issuer},
-            {"serialnumber", leaf.serial},
-            {"fingerprint_sha256", leaf.fingerprint_sha256}})
-      .Set(1);
-  if (tls.leaf_days_to_expiry)
-    m.set("probe_smtp_tls_days_to_expiry", "Days until the leaf certificate expires; negative once expired.",
-          *tls.leaf_days_to_expiry);
-}
-
-// Mail domain probes: the MX set, the aggregate, and one series per host
-// address labelled {mx, ip}.
-void render_mx(Metrics& m, const probes::ProbeResult& r) {
-  const probes::MxInfo& mx = *r.mx;
-  m.set("probe_smtp_mx_records", "Number of MX records of the domain.", static_cast<double>(mx.records.size()));
-  if (!mx.records.empty()) {
-    auto info = m.family("probe_smtp_mx_info", "One series per MX record of the domain.");
-    for (const auto& rec : mx.records)
-      info.Add({{"exchange", rec.exchange.empty() ? "." : rec.exchange}, {"preference", std::to_string(rec.preference)}})
-          .Set(1);
-  }
-  m.set("probe_smtp_mx_implicit", "Whether the domain has no MX and its own address was used (RFC 5321 5.1).",
-        mx.implicit ? 1 : 0);
-  m.set("probe_smtp_mx_null", "Whether the domain publishes a null MX (RFC 7505): it accepts no mail.",
-        mx.null_mx ? 1 : 0);
-  if (!mx.dns_only)
-    m.set("probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.",
-          mx.reachable);
-  if (r.mx_hosts.empty()) return;
-  auto success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
-  auto latency = m.family("probe_smtp_mx_host_banner_latency_seconds",
-                           "Greeting latency of this MX host address in seconds.");
-  auto expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry",
-                          "Earliest certificate notAfter presented by this MX host address, Unix seconds.");
-  auto failure = m.family("probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.");
-  std::optional<double> soonest;
-  for (const auto& h : r.mx_hosts) {
-    prometheus::Labels labels{{"mx", h.exchange}, {"ip", h.ip}};
-    success.Add(labels).Set(h.result.success ? 1 : 0);
-    if (h.result.banner_latency_seconds) latency.Add(labels).Set(*h.result.banner_latency_seconds);
-    if (h.result.tls && !h.result.tls->presented_chain.empty()) {
-      double t = earliest(h.result.tls->presented_chain);
-      expiry.Add(labels).Set(t);
-      soonest = soonest ? std::min(*soonest, t) : t;
-    }
-    if (h.result.failure) {
-      prometheus::Labels with_reason = labels;
-      with_reason["stage"] = std::string(probes::to_string(h.result.failure->stage));
-      with_reason["reason"] = std::string(probes::to_string(h.result.failure->reason));
-      failure.Add(with_reason).Set(1);
-    }
-  }
-  if (soonest)
-    m.set("probe_ssl_earliest_cert_expiry", "Earliest notAfter of the presented certificate chain, Unix seconds.",
-          *soonest);
-}
-
-// SMTP AUTH and the test message ([auth], [send]); durations are in
-// probe_smtp_duration_seconds{phase="auth|mail|rcpt|data"}.
-void render_transaction(Metrics& m, const probes::ProbeResult& r) {
-  if (r.auth_success)
-    m.set("probe_smtp_auth_success", "Whether SMTP AUTH succeeded; present when the module configures auth.",
-          *r.auth_success ? 1 : 0);
-  if (!r.auth_mechanism.empty())
-    m.family("probe_smtp_auth_mechanism_used_info", "The SASL mechanism the probe authenticated with.")
-        .Add({{"mechanism", r.auth_mechanism}})
-        .Set(1);
-  if (!r.recipients.empty()) {
-    auto rcpt = m.family("probe_smtp_rcpt_status_code", "Reply code to RCPT TO, per recipient.");
-    for (const auto& recipient : r.recipients) rcpt.Add({{"recipient", recipient.address}}).Set(recipient.code);
-  }
+// Facts of the conversation as a whole (any reply can carry them), not of one unit.
+void render_conversation(Metrics& m, const probes::ProbeResult& r) {
   if (!r.enhanced_status_code.empty())
     m.family("probe_smtp_enhanced_status_code_info",
              "RFC 3463 enhanced status code of the last reply that carried one.")
@@ -185,18 +79,14 @@ void render_transaction(Metrics& m, const probes::ProbeResult& r) {
   if (r.attempts)
     m.set("probe_smtp_attempts", "Conversations run by this probe: 1, more when a 4xx reply was retried.",
           *r.attempts);
-  if (r.message_accepted)
-    m.family("probe_smtp_message_info", "The token of the test message the server accepted (in its Subject).")
-        .Add({{"token", r.message_token}})
-        .Set(1);
 }
 
 }  // namespace
 
 namespace {
 
-// The check units' series (smtp_exporter/check.h): the probed host's, and
-// each MX host address' with its `mx` and `ip` labels.
+// The check units' series (smtp_exporter/check.h): the probe's, and each MX
+// host address' (its host units) with its `mx` and `ip` labels.
 void render_checks(Metrics& m, const probes::ProbeResult& r) {
   auto add = [&](const std::vector<probes::Series>& series, const prometheus::Labels& extra) {
     for (const auto& s : series) {
@@ -206,7 +96,7 @@ void render_checks(Metrics& m, const probes::ProbeResult& r) {
     }
   };
   add(probes::check_series(r), {});
-  for (const auto& h : r.mx_hosts) add(probes::check_series(h.result), {{"mx", h.exchange}, {"ip", h.ip}});
+  for (const auto& h : r.mx_hosts) add(probes::check_series(h.result, true), {{"mx", h.exchange}, {"ip", h.ip}});
 }
 
 void fill(Metrics& m, const probes::ProbeResult& r) {
@@ -223,30 +113,8 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
   for (const auto& [stage, seconds] : r.stage_seconds)
     phases.Add({{"phase", std::string(probes::to_string(stage))}}).Set(seconds);
 
-  if (r.banner_latency_seconds)
-    m.set("probe_smtp_banner_latency_seconds",
-          "Time from TCP connection established to the complete greeting in seconds.", *r.banner_latency_seconds);
-  if (r.banner_code) m.set("probe_smtp_banner_code", "Reply code of the server greeting.", *r.banner_code);
   if (r.last_code) m.set("probe_smtp_status_code", "Code of the last SMTP reply received.", *r.last_code);
-
-  if (!r.extensions.empty()) {
-    auto ext = m.family("probe_smtp_ehlo_extension_info", "SMTP service extensions advertised in the EHLO reply.");
-    for (const auto& e : r.extensions) ext.Add({{"extension", e.keyword}}).Set(1);
-  }
-  if (!r.auth_mechanisms.empty()) {
-    auto mech = m.family("probe_smtp_auth_mechanism_info", "SASL mechanisms advertised by the AUTH extension.");
-    for (const auto& name : r.auth_mechanisms) mech.Add({{"mechanism", name}}).Set(1);
-  }
-  if (r.size_limit)
-    m.set("probe_smtp_size_limit_bytes", "Message size limit advertised by SIZE; 0 means no fixed limit.",
-          static_cast<double>(*r.size_limit));
-  if (r.seconds_in(Stage::ehlo) && !r.failure)
-    m.set("probe_smtp_helo_fallback", "Whether EHLO was rejected and the probe fell back to HELO.",
-          r.helo_fallback ? 1 : 0);
-
-  render_tls(m, r);
-  if (r.mx) render_mx(m, r);
-  render_transaction(m, r);
+  render_conversation(m, r);
   render_checks(m, r);
 
   // A state set: exactly one of the three is 1.

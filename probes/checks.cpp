@@ -2,35 +2,49 @@
 // under probes/checks/ and one line here (docs/development.md).
 #include "smtp_exporter/check.h"
 
+#include "checks/auth.h"
+#include "checks/certificate.h"
+#include "checks/ehlo.h"
 #include "checks/fcrdns.h"
+#include "checks/greeting.h"
+#include "checks/mx.h"
+#include "checks/send.h"
+#include "checks/tls.h"
 
 namespace smtp_exporter::probes {
 
 const std::vector<const Check*>& checks() {
   static const std::vector<const Check*> units{
-      &fcrdns_check(),
+      &certificate_check(),  // the TLS session and certificate chain (facts of the session's handshake)
+      &mx_check(),        // domain: the MX set, then every host address at once
+      &greeting_check(),  // session: resolve, connect (implicit TLS), the 220 greeting
+      &ehlo_check(),      // session: EHLO (HELO fallback) and its extensions
+      &tls_check(),       // session: STARTTLS, the handshake, EHLO again
+      &auth_check(),      // session: SMTP AUTH (SASL)
+      &send_check(),      // session: the test message
+      &fcrdns_check(),    // host: FCrDNS and name consistency
   };
   return units;
 }
 
-boost::asio::awaitable<void> run_checks(const ProbeRequest& request, ProbeResult& result,
-                                        std::chrono::steady_clock::time_point deadline) {
-  for (const Check* check : checks()) {
-    if (!check->enabled(request.module)) continue;
-    CheckContext context{request, result, deadline};
-    co_await check->run(context);
-  }
-}
-
-std::vector<Series> check_series(const ProbeResult& result) {
-  std::vector<Series> out;
-  for (const Check* check : checks()) check->series(result, out);
+std::vector<const Check*> enabled_checks(Phase phase, const config::Module& module) {
+  std::vector<const Check*> out;
+  for (const Check* check : checks())
+    if (check->phase() == phase && check->enabled(module)) out.push_back(check);
   return out;
 }
 
-std::vector<Finding> check_findings(const ProbeResult& result) {
+std::vector<Series> check_series(const ProbeResult& result, bool mx_host) {
+  std::vector<Series> out;
+  for (const Check* check : checks())
+    if (!mx_host || check->phase() == Phase::host) check->series(result, out);
+  return out;
+}
+
+std::vector<Finding> check_findings(const ProbeResult& result, const config::Module& module, bool mx_host) {
   std::vector<Finding> out;
-  for (const Check* check : checks()) check->findings(result, out);
+  for (const Check* check : checks())
+    if (!mx_host || check->phase() == Phase::host) check->findings(result, module, out);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "smtp_reply.h"
 
+#include <cctype>
+
 #include <cstdio>
 
 namespace smtp_exporter::probes {
@@ -90,6 +92,24 @@ ReplyParse parse_reply(std::string_view data, const ReplyLimits& limits) {
       return result;
     }
   }
+}
+
+std::string enhanced_status_code(int code, std::string_view text) {
+  // class "." subject(1-3 digits) "." detail(1-3 digits), then space or end.
+  if (text.size() < 5 || text[0] != static_cast<char>('0' + code / 100) || text[1] != '.') return {};
+  if (text[0] != '2' && text[0] != '4' && text[0] != '5') return {};
+  std::size_t i = 2;
+  for (int part = 0; part < 2; ++part) {
+    std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i - start > 3) return {};
+    if (part == 0) {
+      if (i >= text.size() || text[i] != '.') return {};
+      ++i;
+    }
+  }
+  if (i < text.size() && text[i] != ' ') return {};
+  return std::string(text.substr(0, i));
 }
 
 }  // namespace smtp_exporter::probes

@@ -37,6 +37,10 @@ struct ReplyParse {
 // an error at once.
 ReplyParse parse_reply(std::string_view data, const ReplyLimits& limits = {});
 
+// "5.7.8" when `text` (a reply line) starts with an RFC 3463 enhanced status
+// code whose class matches `code` (2xx, 4xx, 5xx); otherwise empty.
+std::string enhanced_status_code(int code, std::string_view text);
+
 // `text` made safe for a log line or an error message: control and non-ASCII
 // bytes as \xNN, cut at `max` characters with "...".
 std::string printable(std::string_view text, std::size_t max = 120);

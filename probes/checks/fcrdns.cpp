@@ -43,11 +43,11 @@ class Fcrdns final : public Check {
  public:
   std::string_view name() const override { return kName; }
 
-  asio::awaitable<void> run(CheckContext& context) const override {
+  asio::awaitable<Next> run(CheckContext& context) const override {
     ProbeResult& result = context.result;
     boost::system::error_code ec;
     auto address = asio::ip::make_address(result.ip, ec);
-    if (result.ip.empty() || ec) co_return;  // never connected: nothing to look up
+    if (result.ip.empty() || ec) co_return Next::go_on;  // never connected: nothing to look up
     FcrdnsSection s;
     s.ip = result.ip;
     s.expected = context.request.host;
@@ -57,7 +57,7 @@ class Fcrdns final : public Check {
     auto executor = co_await asio::this_coro::executor;
     auto resolver = std::make_shared<DnsResolver>(executor, dns_options(context.request.module.dns));
     // The probe's deadline bounds the lookups too.
-    asio::steady_timer deadline(executor, context.deadline);
+    asio::steady_timer deadline(executor, context.deadline.at());
     deadline.async_wait([weak = std::weak_ptr<DnsResolver>(resolver)](const boost::system::error_code& e) {
       if (auto r = weak.lock(); r && !e) r->cancel();
     });
@@ -82,6 +82,7 @@ class Fcrdns final : public Check {
                                                  .count()) +
                               "s"});
     result.sections.insert_or_assign(std::string(kName), std::move(s));
+    co_return Next::go_on;
   }
 
   void series(const ProbeResult& result, std::vector<Series>& out) const override {
@@ -103,7 +104,7 @@ class Fcrdns final : public Check {
     }
   }
 
-  void findings(const ProbeResult& result, std::vector<Finding>& out) const override {
+  void findings(const ProbeResult& result, const config::Module&, std::vector<Finding>& out) const override {
     const auto* s = section<FcrdnsSection>(result, kName);
     if (!s) return;
     if (s->ptr_names.empty()) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "ehlo.h"
+#include "ehlo_reply.h"
 #include "fuzz_check.h"
 #include "smtp_reply.h"
 

@@ -42,6 +42,9 @@ FcrdnsSection section_for(std::vector<std::string> ptr, std::vector<std::string>
   return s;
 }
 
+// Every unit's findings with a default module.
+std::vector<Finding> findings_of(const ProbeResult& r) { return check_findings(r, config::Module{}); }
+
 std::vector<std::string> keys(const std::vector<Finding>& findings) {
   std::vector<std::string> out;
   for (const auto& f : findings) out.push_back(f.key);
@@ -49,8 +52,9 @@ std::vector<std::string> keys(const std::vector<Finding>& findings) {
 }
 
 TEST(CheckUnits, RegistryListsFcrdnsAndItsSwitchIsAConfigKey) {
-  ASSERT_FALSE(checks().empty());
-  EXPECT_EQ(checks().front()->name(), "fcrdns");
+  std::vector<std::string_view> names;
+  for (const Check* check : checks()) names.push_back(check->name());
+  EXPECT_THAT(names, ::testing::Contains("fcrdns"));
   config::Config c = config::load_string("[modules.a]\nfcrdns = true\n[modules.b]\nfcrdns = false\n[modules.c]\n", "x.toml");
   EXPECT_TRUE(fcrdns_check().enabled(c.modules.at("a")));
   EXPECT_FALSE(fcrdns_check().enabled(c.modules.at("b")));
@@ -62,15 +66,38 @@ TEST(CheckUnits, RegistryListsFcrdnsAndItsSwitchIsAConfigKey) {
   EXPECT_THAT(config::to_toml("c", c.modules.at("c")), Not(HasSubstr("fcrdns")));
 }
 
+TEST(CheckUnits, SessionStepsRunInConversationOrder) {
+  config::Module module;
+  module.tls = config::TlsMode::starttls;
+  module.auth = config::AuthConfig{};
+  module.send = config::SendConfig{};
+  std::vector<std::string_view> names;
+  for (const Check* check : enabled_checks(Phase::session, module)) names.push_back(check->name());
+  EXPECT_THAT(names, ::testing::ElementsAre("greeting", "ehlo", "starttls", "auth", "send"));
+  module.tls = config::TlsMode::implicit;  // negotiated on connect: no STARTTLS step
+  module.auth.reset();
+  module.send.reset();
+  names.clear();
+  for (const Check* check : enabled_checks(Phase::session, module)) names.push_back(check->name());
+  EXPECT_THAT(names, ::testing::ElementsAre("greeting", "ehlo"));
+  EXPECT_TRUE(enabled_checks(Phase::host, module).empty());  // fcrdns is off by default
+  EXPECT_EQ(enabled_checks(Phase::domain, module).size(), 1u);  // the MX fan-out
+}
+
 TEST(CheckUnits, NothingWithoutTheSection) {
   ProbeResult r;
-  EXPECT_TRUE(check_series(r).empty());
-  EXPECT_TRUE(check_findings(r).empty());
+  std::vector<Series> series;
+  std::vector<Finding> findings;
+  fcrdns_check().series(r, series);
+  fcrdns_check().findings(r, config::Module{}, findings);
+  EXPECT_TRUE(series.empty());
+  EXPECT_TRUE(findings.empty());
+  EXPECT_TRUE(findings_of(r).empty());
 }
 
 TEST(Fcrdns, MatchingNamesGiveNoFinding) {
   auto r = with_fcrdns(section_for({"mx.example.org"}, {"mx.example.org"}, "MX.example.org", "mx.example.org."));
-  EXPECT_TRUE(check_findings(r).empty());
+  EXPECT_TRUE(findings_of(r).empty());
   auto series = check_series(r);
   auto value = [&](const std::string& name) {
     for (const auto& s : series)
@@ -84,13 +111,13 @@ TEST(Fcrdns, MatchingNamesGiveNoFinding) {
 }
 
 TEST(Fcrdns, EachMismatchIsADegradedFindingWithRemediation) {
-  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({}, {}, "mx.example.org", "")))),
+  EXPECT_THAT(keys(findings_of(with_fcrdns(section_for({}, {}, "mx.example.org", "")))),
               ::testing::ElementsAre("fcrdns/no_ptr"));
-  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({"a.example"}, {}, "a.example", "a.example")))),
+  EXPECT_THAT(keys(findings_of(with_fcrdns(section_for({"a.example"}, {}, "a.example", "a.example")))),
               ::testing::ElementsAre("fcrdns/not_confirmed"));
-  EXPECT_THAT(keys(check_findings(with_fcrdns(section_for({"a.example"}, {"a.example"}, "b.example", "c.example")))),
+  EXPECT_THAT(keys(findings_of(with_fcrdns(section_for({"a.example"}, {"a.example"}, "b.example", "c.example")))),
               ::testing::ElementsAre("fcrdns/banner_mismatch", "fcrdns/ehlo_mismatch"));
-  for (const auto& f : check_findings(with_fcrdns(section_for({}, {}, "x", "x")))) {
+  for (const auto& f : findings_of(with_fcrdns(section_for({}, {}, "x", "x")))) {
     EXPECT_EQ(f.severity, Health::degraded);
     EXPECT_NE(exporter::find_remediation(f.key), nullptr) << f.key;
   }

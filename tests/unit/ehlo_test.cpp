@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "ehlo.h"
+#include "ehlo_reply.h"
 
 namespace smtp_exporter::probes {
 namespace {

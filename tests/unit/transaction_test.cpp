@@ -1,7 +1,9 @@
 // SASL encodings, enhanced status codes and the test message text.
 #include <gtest/gtest.h>
 
-#include "transaction.h"
+#include "sasl.h"
+#include "smtp_reply.h"
+#include "test_message.h"
 
 namespace smtp_exporter::probes {
 namespace {

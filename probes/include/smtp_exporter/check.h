@@ -1,5 +1,6 @@
-// A check unit: everything one check means, in one place. Its step (run
-// after the host's SMTP session, on the probe's executor and deadline), its
+// A check unit: everything one check means, in one place. Its step (a step
+// of the SMTP session, a DNS-only step after it, or the MX fan-out before
+// it; on the probe's executor and deadline), its
 // part of the result (a section of ProbeResult::sections under its name), its
 // metrics (as plain Series: exporter/ renders them with prometheus-cpp, so
 // nothing here knows of Prometheus or HTTP), its health findings and the
@@ -17,10 +18,12 @@
 #include <any>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "smtp_exporter/deadline.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_result.h"
 
@@ -55,28 +58,55 @@ struct Remediation {
   std::vector<std::string_view> kubernetes;
 };
 
+class SmtpSession;  // probes/smtp_session.h: the transport session units talk through
+
+// Where a unit's step runs in the probe.
+enum class Phase {
+  domain,   // once per mail domain, before its hosts (the MX fan-out)
+  session,  // a step of the SMTP session, in pipeline order
+  host,     // after a host's session, once per host probed (each MX address too)
+};
+
+// What the pipeline does after a session step.
+enum class Next {
+  go_on,  // the next step
+  quit,   // the conversation ends here with QUIT (quit_after, an expected refusal)
+  end,    // the conversation is over (the step failed and closed or quit itself)
+};
+
 // What a unit's step may read and write.
 struct CheckContext {
   const ProbeRequest& request;  // request.host: the target or MX host name
   ProbeResult& result;          // the host's result so far (address, greeting, EHLO, TLS)
-  std::chrono::steady_clock::time_point deadline;
+  const Deadline& deadline;     // the probe's one deadline
+  SmtpSession* session = nullptr;  // Phase::session units: the open session
+  // Phase::domain units: probes one host (its session and host units) within the deadline.
+  std::function<boost::asio::awaitable<ProbeResult>(const ProbeRequest&)> probe_host;
 };
 
 class Check {
  public:
   virtual ~Check() = default;
-  // The unit's name: its section in ProbeResult::sections and its module switch.
+  // The unit's name: its section in ProbeResult::sections and, for optional
+  // units, its module switch.
   virtual std::string_view name() const = 0;
+  virtual Phase phase() const { return Phase::host; }
+  // Whether its step runs for this module. Optional units: the module's
+  // switch of the unit's name (config/module.cpp: kCheckSwitches).
+  virtual bool enabled(const config::Module& module) const { return module.checks.contains(std::string(name())); }
   // Its step. Bounded by context.deadline; never throws for network trouble.
-  virtual boost::asio::awaitable<void> run(CheckContext& context) const = 0;
-  // Its metrics, from its section of `result` (nothing when it did not run).
+  virtual boost::asio::awaitable<Next> run(CheckContext& context) const = 0;
+  // Its metrics, from its part of `result` (nothing when it did not run).
+  // Session and domain units read the whole probe's result (an MX probe's
+  // hosts included); host units are asked once per host.
   virtual void series(const ProbeResult& result, std::vector<Series>& out) const = 0;
-  // Its findings, from its section of `result`.
-  virtual void findings(const ProbeResult& result, std::vector<Finding>& out) const = 0;
+  // Its findings, from its part of `result`, read like series().
+  virtual void findings(const ProbeResult& result, const config::Module& module, std::vector<Finding>& out) const = 0;
   // The remediation entries of its findings' keys.
-  virtual const std::vector<Remediation>& remediations() const = 0;
-
-  bool enabled(const config::Module& module) const { return module.checks.contains(std::string(name())); }
+  virtual const std::vector<Remediation>& remediations() const {
+    static const std::vector<Remediation> none;
+    return none;
+  }
 };
 
 // Every unit, in pipeline order (probes/checks.cpp: one line each).
@@ -89,13 +119,13 @@ const T* section(const ProbeResult& result, std::string_view name) {
   return it == result.sections.end() ? nullptr : std::any_cast<T>(&it->second);
 }
 
-// Runs every unit the module enables, in order, on a host's result (the
-// pipeline's step after the SMTP session; probes/smtp_probe.cpp).
-boost::asio::awaitable<void> run_checks(const ProbeRequest& request, ProbeResult& result,
-                                        std::chrono::steady_clock::time_point deadline);
+// The units of one phase that the module enables, in pipeline order.
+std::vector<const Check*> enabled_checks(Phase phase, const config::Module& module);
 
-// The series and findings of every unit that ran, for the views.
-std::vector<Series> check_series(const ProbeResult& result);
-std::vector<Finding> check_findings(const ProbeResult& result);
+// The series and findings of every unit, for the views: of a probe's result
+// (every unit), or of one MX host's (`mx_host`: the host units only, the
+// others report the hosts in the probe's own series).
+std::vector<Series> check_series(const ProbeResult& result, bool mx_host = false);
+std::vector<Finding> check_findings(const ProbeResult& result, const config::Module& module, bool mx_host = false);
 
 }  // namespace smtp_exporter::probes

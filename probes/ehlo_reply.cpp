@@ -1,4 +1,4 @@
-#include "ehlo.h"
+#include "ehlo_reply.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,57 +1,12 @@
-#include "transaction.h"
+// The test message (test_message.h).
+#include "test_message.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace smtp_exporter::probes {
-
-std::string cram_md5_response(std::string_view user, std::string_view password, std::string_view challenge) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_md5(), password.data(), static_cast<int>(password.size()),
-       reinterpret_cast<const unsigned char*>(challenge.data()), challenge.size(), digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(user);
-  out += ' ';
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
-std::string choose_mechanism(const std::vector<std::string>& preferred, const std::vector<std::string>& offered) {
-  auto upper = [](std::string s) {
-    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
-  };
-  for (const auto& want : preferred)
-    for (const auto& have : offered)
-      if (upper(have) == upper(want)) return upper(want);
-  return {};
-}
-
-std::string enhanced_status_code(int code, std::string_view text) {
-  // class "." subject(1-3 digits) "." detail(1-3 digits), then space or end.
-  if (text.size() < 5 || text[0] != static_cast<char>('0' + code / 100) || text[1] != '.') return {};
-  if (text[0] != '2' && text[0] != '4' && text[0] != '5') return {};
-  std::size_t i = 2;
-  for (int part = 0; part < 2; ++part) {
-    std::size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start || i - start > 3) return {};
-    if (part == 0) {
-      if (i >= text.size() || text[i] != '.') return {};
-      ++i;
-    }
-  }
-  if (i < text.size() && text[i] != ' ') return {};
-  return std::string(text.substr(0, i));
-}
 
 std::string random_token() {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,15 +1,14 @@
 // A mail domain as the mail system sees it: MX lookup (RFC 5321 §5.1, with
 // the implicit MX and the null MX of RFC 7505), then every address of every
-// MX host probed at once within the one deadline.
-#include "mx_probe.h"
+// MX host probed at once within the one deadline; or, with quit_after = "mx",
+// the lookup alone.
+#include "checks/mx.h"
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 
 #include "dns.h"
 #include "gather.h"
-#include "host_probe.h"
-#include "verdict.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -32,9 +31,12 @@ std::string without_final_dot(std::string name) {
   return name;
 }
 
+// One run of the fan-out, over the probe's result.
 class MxProbe {
  public:
-  MxProbe(const ProbeRequest& request) : request_(request), deadline_(Clock::now() + request.timeout) {
+  MxProbe(CheckContext& context)
+      : result(context.result), request_(context.request), deadline_(context.deadline),
+        probe_host_(context.probe_host) {
     result.mx.emplace();
   }
 
@@ -48,7 +50,7 @@ class MxProbe {
       fail(Stage::mx, FailureReason::dns_error, e.what());
       co_return;
     }
-    dns_->deadline.expires_at(deadline_);
+    dns_->deadline.expires_at(deadline_.at());
     dns_->deadline.async_wait([weak = std::weak_ptr<Dns>(dns_)](const boost::system::error_code& ec) {
       auto dns = weak.lock();
       if (ec || !dns) return;
@@ -67,7 +69,7 @@ class MxProbe {
     dns_->deadline.cancel();
   }
 
-  ProbeResult result;
+  ProbeResult& result;
 
  private:
   void note(LogEntry::Kind kind, std::string text) {
@@ -140,10 +142,9 @@ class MxProbe {
            "no MX host of " + request_.host + " has an address");
       co_return;
     }
-    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
-    for (auto& r : requests) r.timeout = std::max(remaining, std::chrono::milliseconds(1));
+    // Every host within the probe's one deadline (probe_host runs on it).
     std::vector<ProbeResult> results =
-        co_await gather<ProbeResult>(requests.size(), [&](std::size_t i) { return run_host_probe(requests[i]); });
+        co_await gather<ProbeResult>(requests.size(), [&](std::size_t i) { return probe_host_(requests[i]); });
     for (std::size_t i = 0; i < results.size(); ++i) {
       out[i].result = std::move(results[i]);
       out[i].reachable = out[i].result.seconds_in(Stage::connect) &&
@@ -190,20 +191,91 @@ class MxProbe {
     fail(f.stage, f.reason, broken->exchange + " (" + broken->ip + "): " + f.detail);
   }
 
-  ProbeRequest request_;
-  Clock::time_point deadline_;
+  const ProbeRequest& request_;
+  const Deadline& deadline_;
+  const std::function<asio::awaitable<ProbeResult>(const ProbeRequest&)>& probe_host_;
   std::shared_ptr<Dns> dns_;
+};
+
+
+// The earliest notAfter of a non-empty chain.
+double earliest(const std::vector<Certificate>& chain) {
+  std::int64_t t = chain.front().not_after;
+  for (const auto& c : chain) t = std::min(t, c.not_after);
+  return static_cast<double>(t);
+}
+
+class Mx final : public Check {
+ public:
+  std::string_view name() const override { return "mx"; }
+  Phase phase() const override { return Phase::domain; }
+  bool enabled(const config::Module&) const override { return true; }  // run for mail domain targets
+
+  asio::awaitable<Next> run(CheckContext& context) const override {
+    MxProbe probe(context);
+    co_await probe.run();
+    co_return Next::go_on;
+  }
+
+  // The MX set, the aggregate, and one series per host address labelled {mx, ip}.
+  void series(const ProbeResult& r, std::vector<Series>& out) const override {
+    if (!r.mx) return;
+    const MxInfo& mx = *r.mx;
+    out.push_back({"probe_smtp_mx_records", "Number of MX records of the domain.", {},
+                   static_cast<double>(mx.records.size())});
+    for (const auto& rec : mx.records)
+      out.push_back({"probe_smtp_mx_info", "One series per MX record of the domain.",
+                     {{"exchange", rec.exchange.empty() ? "." : rec.exchange},
+                      {"preference", std::to_string(rec.preference)}},
+                     1});
+    out.push_back({"probe_smtp_mx_implicit",
+                   "Whether the domain has no MX and its own address was used (RFC 5321 5.1).", {},
+                   mx.implicit ? 1.0 : 0.0});
+    out.push_back({"probe_smtp_mx_null", "Whether the domain publishes a null MX (RFC 7505): it accepts no mail.",
+                   {}, mx.null_mx ? 1.0 : 0.0});
+    if (!mx.dns_only)
+      out.push_back({"probe_smtp_mx_reachable", "Number of MX hosts with an address that accepted a TCP connection.",
+                     {}, double(mx.reachable)});
+    std::optional<double> soonest;
+    for (const auto& h : r.mx_hosts) {
+      std::vector<std::pair<std::string, std::string>> labels{{"mx", h.exchange}, {"ip", h.ip}};
+      out.push_back({"probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.", labels,
+                     h.result.success ? 1.0 : 0.0});
+      if (h.result.banner_latency_seconds)
+        out.push_back({"probe_smtp_mx_host_banner_latency_seconds",
+                       "Greeting latency of this MX host address in seconds.", labels,
+                       *h.result.banner_latency_seconds});
+      if (h.result.tls && !h.result.tls->presented_chain.empty()) {
+        double t = earliest(h.result.tls->presented_chain);
+        out.push_back({"probe_smtp_mx_host_ssl_earliest_cert_expiry",
+                       "Earliest certificate notAfter presented by this MX host address, Unix seconds.", labels, t});
+        soonest = soonest ? std::min(*soonest, t) : t;
+      }
+      if (h.result.failure) {
+        auto with_reason = labels;
+        with_reason.emplace_back("stage", std::string(to_string(h.result.failure->stage)));
+        with_reason.emplace_back("reason", std::string(to_string(h.result.failure->reason)));
+        out.push_back({"probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.",
+                       with_reason, 1});
+      }
+    }
+    if (soonest)
+      out.push_back({"probe_ssl_earliest_cert_expiry",
+                     "Earliest notAfter of the presented certificate chain, Unix seconds.", {}, *soonest});
+  }
+
+  void findings(const ProbeResult& r, const config::Module&, std::vector<Finding>& out) const override {
+    if (r.mx && r.mx->implicit)
+      out.push_back({"dns/no_mx", Health::degraded,
+                     "the domain has no MX records; mail goes to its own address (implicit MX)"});
+  }
 };
 
 }  // namespace
 
-asio::awaitable<ProbeResult> run_mx_probe(const ProbeRequest& request) {
-  auto started = Clock::now();
-  MxProbe probe(request);
-  co_await probe.run();
-  ProbeResult result = std::move(probe.result);
-  finish(result, started, request);
-  co_return result;
+const Check& mx_check() {
+  static const Mx unit;
+  return unit;
 }
 
 }  // namespace smtp_exporter::probes
