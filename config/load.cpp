@@ -68,7 +68,7 @@ bool valid_module_name(std::string_view name) {
   return true;
 }
 
-Config from_table(const toml::table& root, const std::string& source) {
+Config from_table(const toml::table& root, const std::string& source, Secrets secrets) {
   Config config;
   config.source = source;
   TableReader top(root, "", source);
@@ -84,7 +84,7 @@ Config from_table(const toml::table& root, const std::string& source) {
       if (!valid_module_name(key))
         modules_reader.fail(key, "module names may use only letters, digits, '_' and '-' (at most 64)");
       const toml::table* table = modules_reader.table(key);
-      config.modules.emplace(key, read_module(*table, "modules." + key, source, config.dns));
+      config.modules.emplace(key, read_module(*table, "modules." + key, source, config.dns, secrets));
     }
     modules_reader.finish();
   }
@@ -106,10 +106,10 @@ Config from_table(const toml::table& root, const std::string& source) {
 
 }  // namespace
 
-Config load_string(std::string_view text, const std::string& source) {
+Config load_string(std::string_view text, const std::string& source, Secrets secrets) {
   try {
     toml::table root = toml::parse(text, source);
-    return from_table(root, source);
+    return from_table(root, source, secrets);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     throw ConfigError(source + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
@@ -117,13 +117,13 @@ Config load_string(std::string_view text, const std::string& source) {
   }
 }
 
-Config load_file(const std::string& path) {
+Config load_file(const std::string& path, Secrets secrets) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
-  return load_string(text.str(), path);
+  return load_string(text.str(), path, secrets);
 }
 
 }  // namespace smtp_exporter::config

@@ -106,7 +106,7 @@ std::string read_secret_file(TableReader& reader, const std::string& path) {
   return secret;
 }
 
-AuthConfig read_auth(const toml::table& table, const std::string& path, const std::string& file) {
+AuthConfig read_auth(const toml::table& table, const std::string& path, const std::string& file, Secrets secrets) {
   TableReader reader(table, path, file);
   AuthConfig auth;
   auto username = reader.string("username");
@@ -128,9 +128,17 @@ AuthConfig read_auth(const toml::table& table, const std::string& path, const st
                   "must be the name of an environment variable (letters, digits and '_', not starting with a "
                   "digit); the value is not shown");
     const char* value = std::getenv(env->c_str());
-    if (!value) reader.fail("password_env", "environment variable " + *env + " is not set");
     auth.password_env = *env;
-    auth.password = value;
+    if (!value) {
+      if (secrets == Secrets::required) reader.fail("password_env", "environment variable " + *env + " is not set");
+      try {  // the same message, kept for when the module is used
+        reader.fail("password_env", "environment variable " + *env + " is not set");
+      } catch (const ConfigError& e) {
+        auth.password_error = e.what();
+      }
+    } else {
+      auth.password = value;
+    }
   }
   if (auto mechanisms = reader.strings("mechanisms")) {
     if (mechanisms->empty()) reader.fail("mechanisms", "must name at least one mechanism");
@@ -264,7 +272,7 @@ DnsConfig read_dns(TableReader& reader, DnsConfig dns, std::string_view servers_
 }
 
 Module read_module(const toml::table& table, const std::string& path, const std::string& file,
-                   const DnsConfig& dns_defaults) {
+                   const DnsConfig& dns_defaults, Secrets secrets) {
   TableReader reader(table, path, file);
   Module m;
   m.dns = read_dns(reader, dns_defaults, "dns_servers", "dns_timeout", "dns_tries");
@@ -314,7 +322,7 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   }
   for (std::string_view unit : kCheckSwitches)
     if (reader.boolean(unit).value_or(false)) m.checks.emplace(unit);
-  if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file);
+  if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file, secrets);
   if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
   if (m.mx && (m.auth || m.send))
     reader.fail("mx", "cannot be combined with [auth] or [send]: probe one submission server, not an MX set");

@@ -23,7 +23,7 @@ Enum parse_enum(TableReader& reader, std::string_view key, const std::string& va
 
 // Reads and validates one [modules.NAME] table; throws ConfigError.
 Module read_module(const toml::table& table, const std::string& path, const std::string& file,
-                   const DnsConfig& dns_defaults);
+                   const DnsConfig& dns_defaults, Secrets secrets = Secrets::required);
 
 // Reads the dns settings of `reader`'s table under the given key names,
 // starting from `defaults`.

@@ -595,7 +595,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
 
   config::Config config;
   try {
-    config = options->config_file.empty() ? config::default_config() : config::load_file(options->config_file);
+    config = options->config_file.empty() ? config::default_config()
+                                          : config::load_file(options->config_file, config::Secrets::when_used);
   } catch (const config::ConfigError& e) {
     err << "smtp_exporter check: " << e.what() << "\n";
     return kCheckUsageError;
@@ -612,6 +613,11 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   auto module = config.modules.find(module_name);
   if (module == config.modules.end())
     return usage_error("unknown module \"" + safe_text(module_name) + "\" in " + config.source);
+  // Only the module in use needs its secret (config::Secrets::when_used).
+  if (module->second.auth && !module->second.auth->password_error.empty()) {
+    err << "smtp_exporter check: " << module->second.auth->password_error << "\n";
+    return kCheckUsageError;
+  }
 
   // The same request /probe and the agent build: EHLO name, TLS context, mx: prefix.
   std::shared_ptr<const Runtime> runtime;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -477,6 +480,29 @@ TEST(RunCheck, UsageErrorsExit3WithOneLine) {
   EXPECT_THAT(err, HasSubstr("unknown module \"nope\""));
   run({"bad target!"}, out, err);
   EXPECT_THAT(err, HasSubstr("invalid target:"));
+}
+
+// Only the module in use needs its secret: an unrelated module whose
+// password_env is unset does not stop `check`, the module itself does.
+TEST(RunCheck, OnlyTheModuleInUseNeedsItsSecret) {
+  const std::string path = testing::TempDir() + "check-secrets.toml";
+  {
+    std::ofstream file(path);
+    file << "[modules.plain]\ntimeout = \"1s\"\n"
+            "[modules.submission]\ntls = \"starttls\"\n"
+            "[modules.submission.auth]\nusername = \"probe\"\npassword_env = \"SMTP_EXPORTER_TEST_UNSET_SECRET\"\n";
+  }
+  ::unsetenv("SMTP_EXPORTER_TEST_UNSET_SECRET");
+  std::string out, err;
+  // Port 1 on loopback: refused at once, so the probe runs and fails (2), it is no usage error (3).
+  EXPECT_EQ(run({"127.0.0.1:1", "--module=plain", "--config.file=" + path}, out, err), kCheckUnhealthy) << err;
+  EXPECT_EQ(run({"127.0.0.1:1", "--module=submission", "--config.file=" + path}, out, err), kCheckUsageError);
+  EXPECT_THAT(err, HasSubstr("check-secrets.toml:7:16: "));
+  EXPECT_THAT(err, HasSubstr("modules.submission.auth.password_env: environment variable "
+                             "SMTP_EXPORTER_TEST_UNSET_SECRET is not set"));
+  // The server and the agent still need every module's secret at start.
+  EXPECT_THROW(config::load_file(path), config::ConfigError);
+  std::remove(path.c_str());
 }
 
 TEST(RunCheck, HelpAndMarkdownExit0) {

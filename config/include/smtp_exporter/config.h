@@ -62,6 +62,10 @@ struct AuthConfig {
   std::string password_file;  // exactly one of password_file and password_env
   std::string password_env;
   std::string password;  // the secret itself
+  // Loaded with Secrets::when_used and the variable unset: the error that
+  // loading would have thrown ("FILE:LINE:COL: ...password_env: ..."), for
+  // the one command that uses this module to report.
+  std::string password_error;
   // SASL mechanisms the probe may use, in order of preference.
   std::vector<std::string> mechanisms{"CRAM-MD5", "LOGIN", "PLAIN"};
   // Send credentials over a connection without TLS.
@@ -197,10 +201,15 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// When a module's secret must be there. The server and the agent need every
+// module's at start; `check` only the module it runs (an unrelated module's
+// unset password_env must not stop it): AuthConfig::password_error.
+enum class Secrets { required, when_used };
+
 // Reads and validates a TOML config file. Throws ConfigError.
-Config load_file(const std::string& path);
+Config load_file(const std::string& path, Secrets secrets = Secrets::required);
 // Parses TOML text; `source` names it in error messages. Throws ConfigError.
-Config load_string(std::string_view toml, const std::string& source);
+Config load_string(std::string_view toml, const std::string& source, Secrets secrets = Secrets::required);
 // The built-in modules used when no --config.file is given.
 Config default_config();
 
