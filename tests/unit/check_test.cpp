@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "check.h"
+#include "cli/check.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,6 +1,6 @@
 // --web.config.file (exporter-toolkit format): YAML → WebConfig, the server
 // TLS context, and basic authentication with libxcrypt's bcrypt.
-#include "web_config.h"
+#include "http/web_config.h"
 
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 

@@ -2,7 +2,7 @@
 // command itself (configuration, one probe on a private io_context).
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
-#include "check.h"
+#include "cli/check.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,12 +14,12 @@
 #include <exception>
 #include <ostream>
 
-#include "runtime.h"
+#include "core/runtime.h"
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
-#include "json.h"
-#include "text.h"
+#include "views/json.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "remediation.h"
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/probe_result.h"
+#include "views/remediation.h"
 
 namespace smtp_exporter::exporter {
 
