@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/check.h"
+#include "views/check_report.h"
 
 namespace smtp_exporter::exporter {
 namespace {
