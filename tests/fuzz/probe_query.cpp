@@ -1,4 +1,4 @@
-// Fuzz target: the /probe request parsing of exporter/probe_query.cpp:
+// Fuzz target: the /probe request parsing of exporter/http/probe_query.cpp:
 // parse_query, percent_decode, parse_target and probe_timeout.
 //
 // The input is a query string ("target=mx%3Aexample.com&module=smtp_banner").

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent/agent.h"
 #include "fake_smtp_server.h"
 #include "probe_helpers.h"
 #include "smtp_exporter/app.h"

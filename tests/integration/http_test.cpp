@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "fake_smtp_server.h"
+#include "http/gzip.h"
 #include "probe_helpers.h"
-#include "gzip.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/http_server.h"
 

@@ -25,11 +25,11 @@
 #include <thread>
 
 #include "fake_smtp_server.h"
+#include "http/web_config.h"
 #include "probe_helpers.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/http_server.h"
 #include "test_pki.h"
-#include "web_config.h"
 
 namespace smtp_exporter::testing {
 namespace {

@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "check.h"
+#include "cli/check.h"
+#include "views/check_report.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -8,11 +8,11 @@
 
 #include "checks/fcrdns.h"
 #include "dns.h"
-#include "remediation.h"
 #include "smtp_exporter/check.h"
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/health.h"
 #include "smtp_exporter/render.h"
+#include "views/remediation.h"
 
 namespace smtp_exporter::probes {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "smtp_exporter/cli.h"
-#include "text.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -2,7 +2,7 @@
 // it, and that the output is a gzip stream of the input.
 #include <gtest/gtest.h>
 
-#include "gzip.h"
+#include "http/gzip.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "healthz.h"
-#include "json.h"
+#include "http/healthz.h"
 #include "smtp_exporter/log.h"
+#include "views/json.h"
 
 namespace smtp_exporter::exporter {
 namespace {

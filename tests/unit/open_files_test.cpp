@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include "open_files.h"
+#include "core/open_files.h"
 
 namespace smtp_exporter::exporter {
 namespace {

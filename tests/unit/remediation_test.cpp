@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "remediation.h"
+#include "views/remediation.h"
 
 namespace smtp_exporter::exporter {
 namespace {

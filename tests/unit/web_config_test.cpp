@@ -15,8 +15,8 @@
 #include <string>
 
 #include "bad_file.h"
+#include "http/web_config.h"
 #include "smtp_exporter/config.h"
-#include "web_config.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -168,12 +168,12 @@ std::string to_toml(const WebSettings& web);
 struct Limits {
   // /probe requests running at once; above it /probe answers 503 at once
   // instead of queueing. 0: sized for the machine from the open-files limit
-  // (exporter/limits.cpp).
+  // (exporter/core/open_files.h).
   int max_concurrent_probes = 0;
   // HTTP connections open at once; at the limit the oldest idle keep-alive
   // connection is closed for a new one, and without an idle one the new one
   // is refused. 0: sized from the open-files limit, leaving room for the
-  // probes' sockets and for /metrics (exporter/open_files.cpp).
+  // probes' sockets and for /metrics (exporter/core/open_files.cpp).
   int max_connections = 0;
 };
 

@@ -48,7 +48,7 @@ struct Finding {
 
 // What an operator can do about a finding or a failure: likely causes and
 // fixes, per platform. Texts may hold the placeholders of
-// exporter/remediation.h's expand() ({host}, {address}, {domain}, ...).
+// exporter/views/remediation.h's expand() ({host}, {address}, {domain}, ...).
 struct Remediation {
   std::string_view key;    // "connect/refused", "fcrdns/no_ptr", ...
   std::string_view title;  // one line

@@ -1,10 +1,10 @@
-#include "healthz.h"
+#include "http/healthz.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "json.h"
-#include "text.h"
+#include "views/json.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 namespace {

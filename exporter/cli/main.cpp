@@ -7,14 +7,14 @@
 #include <iostream>
 #include <thread>
 
-#include "check.h"
-#include "open_files.h"
+#include "cli/check.h"
+#include "core/open_files.h"
+#include "http/web_config.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/cli.h"
 #include "smtp_exporter/http_server.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/version.h"
-#include "web_config.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "text.h"
+#include "views/text.h"
 
 #include <cstdio>
 #include <ctime>

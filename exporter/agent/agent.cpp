@@ -1,4 +1,4 @@
-#include "agent.h"
+#include "agent/agent.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -11,7 +11,7 @@
 #include <deque>
 
 #include "smtp_exporter/check.h"
-#include "text.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,6 +1,6 @@
 // --web.config.file (exporter-toolkit format): YAML → WebConfig, the server
 // TLS context, and basic authentication with libxcrypt's bcrypt.
-#include "web_config.h"
+#include "http/web_config.h"
 
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
@@ -451,22 +451,23 @@ namespace {
 
 int bcrypt_cost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
 
-std::optional<BasicAuth::Credentials> parse_basic(std::string_view header) {
+// "Basic BASE64(user:password)" into `out`; false when the header is not that.
+bool parse_basic(std::string_view header, BasicAuth::Credentials& out) {
   auto space = header.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
+  if (space == std::string_view::npos) return false;
   std::string scheme(header.substr(0, space));
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view encoded = header.substr(space + 1);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (scheme != "basic") return std::nullopt;
+  if (scheme != "basic") return false;
   auto decoded = base64_decode(encoded);
-  if (!decoded) return std::nullopt;
+  if (!decoded) return false;
   auto colon = decoded->find(':');
-  std::optional<BasicAuth::Credentials> out;
-  if (colon != std::string::npos) out = BasicAuth::Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+  bool found = colon != std::string::npos;
+  if (found) out = BasicAuth::Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
   OPENSSL_cleanse(decoded->data(), decoded->size());
-  return out;
+  return found;
 }
 
 // Wipes the password when the credentials go out of scope, wherever that is.
@@ -526,25 +527,29 @@ bool BasicAuth::verify(const Credentials& credentials, const std::array<unsigned
   return ok;
 }
 
-bool BasicAuth::authorize(std::string_view header) {
+std::optional<bool> BasicAuth::answer_without_bcrypt(std::string_view header, Credentials& credentials,
+                                                     std::array<unsigned char, 32>& key) const {
   if (users_.empty()) return true;
-  auto credentials = parse_basic(header);
-  if (!credentials) return false;
-  Wiped wipe{*credentials};
-  auto key = cache_key(credentials->user, hash_for(credentials->user), credentials->password);
-  if (auto cached = lookup(key, users_.contains(credentials->user))) return *cached;
-  return verify(*credentials, key);
+  if (!parse_basic(header, credentials)) return false;
+  key = cache_key(credentials.user, hash_for(credentials.user), credentials.password);
+  return lookup(key, users_.contains(credentials.user));
+}
+
+bool BasicAuth::authorize(std::string_view header) {
+  Credentials credentials;
+  Wiped wipe{credentials};
+  std::array<unsigned char, 32> key{};
+  if (auto answer = answer_without_bcrypt(header, credentials, key)) return *answer;
+  return verify(credentials, key);
 }
 
 boost::asio::awaitable<BasicAuth::Verdict> BasicAuth::check(std::string_view header, std::string source,
                                                             boost::asio::any_io_executor pool) {
-  if (users_.empty()) co_return Verdict::allowed;
-  auto credentials = parse_basic(header);
-  if (!credentials) co_return Verdict::denied;
-  Wiped wipe{*credentials};
-  auto key = cache_key(credentials->user, hash_for(credentials->user), credentials->password);
-  if (auto cached = lookup(key, users_.contains(credentials->user)))
-    co_return *cached ? Verdict::allowed : Verdict::denied;
+  Credentials credentials;
+  Wiped wipe{credentials};
+  std::array<unsigned char, 32> key{};
+  if (auto answer = answer_without_bcrypt(header, credentials, key))
+    co_return *answer ? Verdict::allowed : Verdict::denied;
 
   {  // Admission: a bcrypt for this source now, or throttled.
     std::lock_guard lock(mutex_);
@@ -566,7 +571,7 @@ boost::asio::awaitable<BasicAuth::Verdict> BasicAuth::check(std::string_view hea
   // The job owns copies of what it needs, and `this` is kept alive by the
   // caller's shared_ptr for as long as this coroutine waits. (Named values
   // only in the co_await: GCC 12 destroys temporaries there twice, PR 100611.)
-  boost::asio::awaitable<bool> job = verify_on(this, *credentials, key);
+  boost::asio::awaitable<bool> job = verify_on(this, credentials, key);
   boost::asio::awaitable<bool> done = boost::asio::co_spawn(pool, std::move(job), boost::asio::use_awaitable);
   bool ok = co_await std::move(done);
   {

@@ -22,11 +22,11 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/open_files.h"
+#include "http/web_config.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/version.h"
-#include "open_files.h"
-#include "web_config.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "runtime.h"
+#include "core/runtime.h"
 #include "smtp_exporter/probe_result.h"
 
 namespace smtp_exporter::exporter {

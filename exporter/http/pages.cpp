@@ -1,9 +1,9 @@
-#include "pages.h"
+#include "http/pages.h"
 
 #include <cstdio>
 
 #include "smtp_exporter/version.h"
-#include "text.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "history.h"
+#include "http/history.h"
 #include "smtp_exporter/config.h"
 
 namespace smtp_exporter::exporter {

@@ -1,4 +1,4 @@
-#include "self_metrics.h"
+#include "views/self_metrics.h"
 
 #include <prometheus/text_serializer.h>
 

@@ -128,6 +128,12 @@ class BasicAuth {
   // The user's hash, or for an unknown user the most expensive one.
   const std::string& hash_for(const std::string& user) const;
   std::optional<bool> lookup(const std::array<unsigned char, 32>& key, bool known) const;
+  // What authorize() and check() decide before any bcrypt: no users, allowed
+  // (true); a header that is not Basic user:password, denied (false);
+  // credentials verified before, the cached answer. Otherwise nullopt, with
+  // `credentials` and `key` filled in for verify().
+  std::optional<bool> answer_without_bcrypt(std::string_view authorization, Credentials& credentials,
+                                            std::array<unsigned char, 32>& key) const;
   bool verify(const Credentials& credentials, const std::array<unsigned char, 32>& key);
   static boost::asio::awaitable<bool> verify_on(BasicAuth* self, Credentials credentials,
                                                 std::array<unsigned char, 32> key);

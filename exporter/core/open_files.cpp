@@ -1,4 +1,4 @@
-#include "open_files.h"
+#include "core/open_files.h"
 
 #include <sys/resource.h>
 

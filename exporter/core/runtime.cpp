@@ -1,12 +1,12 @@
-#include "runtime.h"
+#include "core/runtime.h"
 
 #include <algorithm>
 
-#include "host_name.h"
-#include "open_files.h"
+#include "core/host_name.h"
+#include "core/open_files.h"
 #include "smtp_exporter/probe_query.h"
 #include "smtp_exporter/tls_context.h"
-#include "text.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 

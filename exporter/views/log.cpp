@@ -7,8 +7,8 @@
 
 #include <stdexcept>
 
-#include "json.h"
-#include "text.h"
+#include "views/json.h"
+#include "views/text.h"
 
 namespace smtp_exporter::log {
 namespace {

@@ -8,7 +8,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "self_metrics.h"
+#include "views/self_metrics.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,4 +1,4 @@
-#include "host_name.h"
+#include "core/host_name.h"
 
 #include <netdb.h>
 #include <unistd.h>

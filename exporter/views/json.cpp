@@ -1,4 +1,4 @@
-#include "json.h"
+#include "views/json.h"
 
 #include <cmath>
 #include <cstdio>

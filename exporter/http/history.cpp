@@ -1,4 +1,4 @@
-#include "history.h"
+#include "http/history.h"
 
 namespace smtp_exporter::exporter {
 

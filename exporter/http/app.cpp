@@ -9,20 +9,20 @@
 #include <optional>
 #include <set>
 
-#include "agent.h"
-#include "gzip.h"
-#include "healthz.h"
-#include "history.h"
-#include "runtime.h"
-#include "pages.h"
-#include "self_metrics.h"
+#include "agent/agent.h"
+#include "core/runtime.h"
+#include "http/gzip.h"
+#include "http/healthz.h"
+#include "http/history.h"
+#include "http/pages.h"
+#include "http/web_config.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
 #include "smtp_exporter/render.h"
 #include "smtp_exporter/tls_context.h"
-#include "text.h"
-#include "web_config.h"
+#include "views/self_metrics.h"
+#include "views/text.h"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agent.h"
+#include "agent/agent.h"
 
 namespace smtp_exporter::exporter {
 
