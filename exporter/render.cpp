@@ -138,7 +138,7 @@ void render_mx(Metrics& m, const probes::ProbeResult& r) {
   auto success = m.family("probe_smtp_mx_host_success", "Whether the probe of this MX host address succeeded.");
   auto latency = m.family("probe_smtp_mx_host_banner_latency_seconds",
                            "Greeting latency of this MX host address in seconds.");
-  auto expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry",
+  auto expiry = m.family("probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds",
                           "Earliest certificate notAfter presented by this MX host address, Unix seconds.");
   auto failure = m.family("probe_smtp_mx_host_failure_info", "Stage and reason of this MX host address' failure.");
   std::optional<double> soonest;
