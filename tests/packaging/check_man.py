@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import fail, repo_root  # noqa: E402
+from common import accepted_flags, fail, repo_root  # noqa: E402
 
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "FILES", "EXIT STATUS", "SEE ALSO"]
 
@@ -43,14 +43,6 @@ def sections(text):
     return out
 
 
-def help_flags(exporter, *command):
-    out = subprocess.run([exporter, *command, "--help"], capture_output=True, text=True).stdout
-    flags = set(re.findall(r"^\s+(--[a-z][a-z0-9.-]*)", out, re.M))
-    if "--help" not in flags:
-        fail(f"could not read the flags from {exporter} {' '.join(command)} --help:\n{out}")
-    return out, flags
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exporter", required=True)
@@ -73,8 +65,7 @@ def main():
     # An item of OPTIONS is a line that starts with the flag (a tag of .TP), possibly after
     # another spelling of it ("--help, -h").
     options = found["OPTIONS"]
-    main_help, flags = help_flags(args.exporter)
-    _, check_flags = help_flags(args.exporter, "check")
+    flags, check_flags = accepted_flags(args.exporter), accepted_flags(args.exporter, "check")
     undocumented = sorted(f for f in flags | check_flags
                           if not re.search(rf"^\s+(?:\S+, )?{re.escape(f)}(?![a-z0-9.-])", options, re.M))
     if undocumented:
@@ -88,6 +79,7 @@ def main():
     if misplaced:
         fail(f"{args.page}: {', '.join(misplaced)} not under 'Options of check'")
 
+    main_help = subprocess.run([args.exporter, "--help"], capture_output=True, text=True, check=True).stdout
     block = re.search(r"^Commands:\n(.*?)(?:\n\S|\Z)", main_help, re.M | re.S)
     commands = set(re.findall(r"^  ([a-z][a-z-]*)\b", block.group(1), re.M)) if block else set()
     if not commands:
