@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -395,14 +396,16 @@ TEST(RenderMetrics, MailDomainPerHostSeries) {
 // exception is blackbox_exporter's probe_ssl_earliest_cert_expiry, kept under
 // its established name so existing blackbox rules and dashboards work.
 TEST(RenderMetrics, TimestampsEndInTimestampSeconds) {
-  Exposition e = parse(render_metrics(mail_domain(false)));
-  std::size_t timestamps = 0;
-  for (const auto& [name, help] : e.help) {
-    if (help.find("Unix seconds") == std::string::npos || name == "probe_ssl_earliest_cert_expiry") continue;
-    ++timestamps;
-    EXPECT_TRUE(name.ends_with("_timestamp_seconds")) << name << ": " << help;
+  std::set<std::string> timestamps;
+  for (const ProbeResult& r : {implicit_tls_verified(), mail_domain(false)}) {
+    for (const auto& [name, help] : parse(render_metrics(r)).help) {
+      if (help.find("Unix seconds") == std::string::npos || name == "probe_ssl_earliest_cert_expiry") continue;
+      timestamps.insert(name);
+      EXPECT_TRUE(name.ends_with("_timestamp_seconds")) << name << ": " << help;
+    }
   }
-  EXPECT_GE(timestamps, 2u);
+  // probe_ssl_last_chain_expiry_timestamp_seconds and the per-MX-host expiry.
+  EXPECT_GE(timestamps.size(), 2u);
 }
 
 TEST(RenderLabelled, ConstantLabelsComeFirstAndFamiliesMerge) {
