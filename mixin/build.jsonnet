@@ -15,6 +15,22 @@ function(mixin=import 'mixin.libsonnet')
       # Runbooks: docs/runbooks/<AlertName>.md. Alertmanager inhibit rules: docs/examples/alertmanager.yml.
     ||| % generated + yaml(mixin.prometheusAlerts),
 
+    'packaging/kubernetes/prometheusrule.yaml': |||
+      # prometheus-operator: smtp_exporter's alerting rules as a PrometheusRule.
+      # %s
+      # spec.groups is alerts/smtp_exporter.rules.yml (the test packaging.kubernetes compares them).
+      # Select it with the Prometheus resource's ruleSelector (and ruleNamespaceSelector).
+    ||| % generated + yaml({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: {
+        name: 'smtp-exporter',
+        namespace: 'monitoring',
+        labels: { 'app.kubernetes.io/name': 'smtp-exporter' },
+      },
+      spec: mixin.prometheusAlerts,
+    }),
+
     'docs/examples/alertmanager.yml': |||
       # Alertmanager example for smtp_exporter's alerts. %s
       #

@@ -19,6 +19,8 @@ build_pkgs+=(dpkg-dev file)
 # strace: the packaging.sandbox test checks the exporter's system calls against the unit's filter.
 # libbenchmark-dev: bench/micro_bench (Google Benchmark), built by scripts/test.sh.
 test_pkgs+=(strace libbenchmark-dev)
+# man-db, groff-base: the packaging.man test renders the manual page with man -l (and lexgrog).
+test_pkgs+=(man-db groff-base)
 # clang, libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh, docs/fuzzing.md); libFuzzer and
 # the sanitizer runtimes are in libclang-rt-14-dev, which is only a recommendation of clang.
 test_pkgs+=(clang libclang-rt-14-dev)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Generates the shipped alerting rules, dashboards and Alertmanager example from the jsonnet mixin
-# in mixin/ (Debian package jsonnet; no downloaded libraries):
-#   alerts/smtp_exporter.rules.yml, dashboards/*.json, docs/examples/alertmanager.yml
+# Generates the shipped alerting rules, dashboards, Alertmanager example and Kubernetes
+# PrometheusRule from the jsonnet mixin in mixin/ (Debian package jsonnet; no downloaded libraries):
+#   alerts/smtp_exporter.rules.yml, dashboards/*.json, docs/examples/alertmanager.yml,
+#   packaging/kubernetes/prometheusrule.yaml
 #
 #   scripts/mixin.sh                 write them into the repository
 #   scripts/mixin.sh --check         exit 1, with a diff, when a committed file differs from the
@@ -29,7 +30,7 @@ tla=()
 [[ -n $mixin ]] && tla=(--tla-code "mixin=import '$mixin'")
 
 gen() {  # gen DIR: every generated file under DIR; prints their paths relative to DIR
-  mkdir -p "$1/alerts" "$1/dashboards" "$1/docs/examples"
+  mkdir -p "$1/alerts" "$1/dashboards" "$1/docs/examples" "$1/packaging/kubernetes"
   (cd "$1" && jsonnet -J "$root/mixin" -S -m . "${tla[@]}" "$root/mixin/build.jsonnet") | sed "s|^\./||"
 }
 
@@ -46,7 +47,7 @@ if [[ $mode == check ]]; then
     echo "FAILED: the files above are not up to date with mixin/: run scripts/mixin.sh and commit the result" >&2
     exit 1
   fi
-  echo "OK: alerts, dashboards and the Alertmanager example are up to date with mixin/"
+  echo "OK: alerts, dashboards, the Alertmanager example and the PrometheusRule are up to date with mixin/"
 else
   gen "$out" | sed "s|^|wrote $out/|"
 fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Debian package from a Release build tree and checks it on this host, as root:
-# cpack, dpkg -i, the files and conffiles, the unit (systemd-analyze verify and security, whose
-# exposure must be at most 2.0), --config.check of the installed config, the installed binary
-# run with the ARGS of /etc/default/smtp_exporter (as nobody, on a free loopback port), the
-# runtime packages of the Dockerfile against the .deb's Depends, then dpkg --purge.
+# cpack, dpkg -i, the control fields (Maintainer, Homepage), the files and conffiles, the manual
+# page (man -l), the unit (systemd-analyze verify and security, whose exposure must be at most
+# 2.0), --config.check of the installed config, the installed binary run with the ARGS of
+# /etc/default/smtp_exporter (as nobody, on a free loopback port), the runtime packages of the
+# Dockerfile against the .deb's Depends, then dpkg --purge.
 # Leaves the host as it found it (the package is purged on success and on failure).
 #   scripts/package-test.sh BUILD_DIR
 set -euo pipefail
@@ -16,7 +17,7 @@ fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 step() { echo "package-test: $*"; }
 [[ $EUID -eq 0 ]] || fail "must run as root (dpkg -i)"
 [[ -x $build/smtp_exporter ]] || fail "$build/smtp_exporter not found: build first (scripts/build.sh $build -DCMAKE_BUILD_TYPE=Release)"
-for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze curl setpriv python3; do
+for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze curl setpriv python3 man lexgrog; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/install-deps.sh --test)"
 done
 
@@ -52,6 +53,11 @@ deb=${debs[0]}
 version=$(sed -n 's/^project(smtp_exporter VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 [[ $(dpkg-deb -f "$deb" Package) == "$pkg" ]] || fail "Package is not $pkg"
 [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "Version $(dpkg-deb -f "$deb" Version) is not the project version $version"
+# Real contact fields (policy 5.6.2, 5.6.23), the same maintainer as the Debian changelog's trailer.
+maintainer=$(dpkg-deb -f "$deb" Maintainer) homepage=$(dpkg-deb -f "$deb" Homepage)
+[[ $maintainer =~ ^[^\<]+\ \<[^@\>]+@[^\>]+\>$ && $maintainer != *example.* ]] || fail "Maintainer is not a real 'Name <address>': '$maintainer'"
+[[ $homepage == https://* && $homepage != *example.* ]] || fail "Homepage is not a real https URL: '$homepage'"
+step "Maintainer: $maintainer; Homepage: $homepage"
 depends=$(dpkg-deb -f "$deb" Depends)
 step "$(basename "$deb"): Depends: $depends"
 for d in libc6 libssl3 libc-ares2 ca-certificates; do
@@ -76,13 +82,18 @@ dpkg-query -W -f='${Status}\n' "$pkg" | grep -q "install ok installed" || fail "
 
 step "files"
 for f in /usr/bin/smtp_exporter $unit /etc/default/smtp_exporter /etc/smtp_exporter/config.toml \
-         /usr/share/doc/$pkg/copyright /usr/share/doc/$pkg/changelog.gz /usr/share/doc/$pkg/README.md; do
+         /usr/share/man/man1/smtp_exporter.1.gz /usr/share/doc/$pkg/copyright /usr/share/doc/$pkg/changelog.gz /usr/share/doc/$pkg/README.md; do
   [[ -f $f ]] || fail "$f is missing"
 done
 [[ -x /usr/bin/smtp_exporter ]] || fail "/usr/bin/smtp_exporter is not executable"
 grep -q '^License: Apache-2.0$' /usr/share/doc/$pkg/copyright && [[ -f /usr/share/common-licenses/Apache-2.0 ]] ||
   fail "copyright does not point at /usr/share/common-licenses/Apache-2.0"
 zcat /usr/share/doc/$pkg/changelog.gz | head -1 | grep -q "^$pkg ($version) " || fail "changelog.gz is not the Debian changelog of $version"
+zcat /usr/share/doc/$pkg/changelog.gz | grep -qF -- " -- $maintainer  " || fail "the changelog's trailer is not the Maintainer $maintainer"
+step "man -l /usr/share/man/man1/smtp_exporter.1.gz"
+zcat /usr/share/man/man1/smtp_exporter.1.gz | cmp -s - packaging/man/smtp_exporter.1 || fail "smtp_exporter.1.gz is not packaging/man/smtp_exporter.1"
+python3 tests/packaging/check_man.py --exporter /usr/bin/smtp_exporter --page /usr/share/man/man1/smtp_exporter.1.gz ||
+  fail "the installed manual page (see above)"
 cmp -s CHANGELOG.md /usr/share/doc/$pkg/CHANGELOG.md || fail "CHANGELOG.md is not installed"
 # Whatever the repository has of dashboards, alerting rules and runbooks is installed.
 for pair in "dashboards/*.json:/usr/share/$pkg/dashboards" "alerts/*.yml:/usr/share/$pkg/alerts" \
@@ -142,7 +153,7 @@ exporter_pid=
 step "dpkg --purge $pkg"
 dpkg --purge "$pkg" >/dev/null
 for f in /usr/bin/smtp_exporter $unit /etc/smtp_exporter/config.toml /etc/default/smtp_exporter \
-         /etc/systemd/system/multi-user.target.wants/smtp_exporter.service; do
+         /usr/share/man/man1/smtp_exporter.1.gz /etc/systemd/system/multi-user.target.wants/smtp_exporter.service; do
   [[ ! -e $f && ! -L $f ]] || fail "$f is still there after dpkg --purge"
 done
 step "OK"

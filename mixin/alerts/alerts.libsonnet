@@ -79,7 +79,7 @@ local util = import '../lib/util.libsonnet';
       %(condition)s
     ||| % {
       expiry: m('probe_ssl_earliest_cert_expiry'),
-      mxExpiry: m('probe_smtp_mx_host_ssl_earliest_cert_expiry'),
+      mxExpiry: m('probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds'),
       tls: m('probe_smtp_tls_established'),
       lookback: c.certExpiryLookback,
       on: on,

@@ -595,7 +595,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] },
-          lib.table('Certificate expiry per MX host (days)', 12, 8, 'Mail domains: days until the earliest certificate presented by each MX host address expires (probe_smtp_mx_host_ssl_earliest_cert_expiry), soonest first.', [lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
+          lib.table('Certificate expiry per MX host (days)', 12, 8, 'Mail domains: days until the earliest certificate presented by each MX host address expires (probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds), soonest first.', [lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
             instanceLink,
             targetNameLink,
             {

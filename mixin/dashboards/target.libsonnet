@@ -574,7 +574,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] },
-          lib.timeseries('Certificate days left over time', 24, 7, 'probe_smtp_tls_days_to_expiry; for mail domains, the earliest certificate of each MX host address.', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, 'leaf ({{module}})', 'leaf ({{target_name}})') + lib.split('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 'd', thresholds+: { steps: [
+          lib.timeseries('Certificate days left over time', 24, 7, 'probe_smtp_tls_days_to_expiry; for mail domains, the earliest certificate of each MX host address.', lib.split('probe_smtp_tls_days_to_expiry{%(s)s}', s, 'leaf ({{module}})', 'leaf ({{target_name}})') + lib.split('(probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds{%(s)s} - time()) / 86400', s, '{{mx}} {{ip}}', '{{target_name}} {{mx}} {{ip}}')) + { fieldConfig+: { defaults+: { unit: 'd', thresholds+: { steps: [
             {
               color: 'red',
               value: null,
@@ -776,7 +776,7 @@ local lib = import 'lib.libsonnet';
               },
             },
           ] },
-          lib.table('MX hosts', 12, 7, 'Per MX host address: result (probe_smtp_mx_host_success), greeting latency and days to the earliest certificate expiry.', [lib.t(f('probe_smtp_mx_host_success{%(s)s}')), lib.t(f('probe_smtp_mx_host_banner_latency_seconds{%(s)s}')), lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
+          lib.table('MX hosts', 12, 7, 'Per MX host address: result (probe_smtp_mx_host_success), greeting latency and days to the earliest certificate expiry.', [lib.t(f('probe_smtp_mx_host_success{%(s)s}')), lib.t(f('probe_smtp_mx_host_banner_latency_seconds{%(s)s}')), lib.t(f('(probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds{%(s)s} - time()) / 86400'))]) + { fieldConfig+: { overrides: [
             {
               matcher: {
                 id: 'byName',

@@ -247,7 +247,7 @@ class Mx final : public Check {
                        *h.result.banner_latency_seconds});
       if (h.result.tls && !h.result.tls->presented_chain.empty()) {
         double t = earliest(h.result.tls->presented_chain);
-        out.push_back({"probe_smtp_mx_host_ssl_earliest_cert_expiry",
+        out.push_back({"probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds",
                        "Earliest certificate notAfter presented by this MX host address, Unix seconds.", labels, t});
         soonest = soonest ? std::min(*soonest, t) : t;
       }

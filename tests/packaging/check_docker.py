@@ -9,7 +9,10 @@
   packages and apt, with their dependencies, as on this bookworm host);
 - it runs as a non-root user, exposes 9587, and its ENTRYPOINT/CMD are accepted flags with the
   config at /etc/smtp_exporter/config.toml;
-- its HEALTHCHECK command succeeds against a running exporter and fails without one.
+- its HEALTHCHECK command succeeds against a running exporter and fails without one;
+- the HEALTHCHECK of docs/agent.md (on /healthz) passes while agent mode is Healthy or Degraded
+  and fails when it is Unhealthy (503) or the exporter is down;
+- both HEALTHCHECKs only run programs the runtime image has (no curl or wget in bookworm-slim).
 
   check_docker.py --exporter BUILD/smtp_exporter [--depends "$(dpkg-deb -f X.deb Depends)"]
 """
@@ -21,9 +24,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import accepted_flags, check_flags, fail, free_port, repo_root, stop, wait_healthy  # noqa: E402
+from common import accepted_flags, check_flags, fail, free_port, http_get, repo_root, stop, wait_healthy  # noqa: E402
 
 
 def instructions(path):
@@ -126,6 +130,67 @@ def exec_form(rest, where):
     return value
 
 
+BUILTINS = {"exec", "printf", "echo", "test", "[", "read", "true", "false", "cd", "exit"}
+
+
+def healthcheck_command(text, where):
+    """The exec form of the last `HEALTHCHECK ... CMD [...]` in text (continuation lines joined)."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = re.findall(r"^HEALTHCHECK\b.*?\bCMD\s+(\[.*\])\s*$", joined, re.M)
+    if not found:
+        fail(f"{where}: no HEALTHCHECK in the exec form (CMD [...])")
+    return exec_form(found[-1], f"{where} HEALTHCHECK CMD")
+
+
+def check_programs(command, available, where):
+    """Every program the command runs (bash -c: each simple command's first word) belongs to a
+    package of the runtime image."""
+    programs = [command[0]]
+    if os.path.basename(command[0]) in ("bash", "sh") and len(command) > 2 and command[1] == "-c":
+        for segment in re.split(r"&&|\|\||\||;", command[2]):
+            words = [w for w in segment.split() if not re.match(r"^\d*[<>]", w)]
+            if words and words[0] not in BUILTINS:
+                programs.append(words[0])
+    for program in programs:
+        path = shutil.which(program)
+        if not path:
+            fail(f"{where}: {program} is not installed here, so not in the image either")
+        # Merged /usr: dpkg may know /bin/X or /usr/bin/X only.
+        name = os.path.basename(path)
+        package = ""
+        for candidate in (f"/usr/bin/{name}", f"/bin/{name}", f"/usr/sbin/{name}", f"/sbin/{name}"):
+            owner = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+            if owner.returncode == 0:
+                package = owner.stdout.split(":")[0]
+                break
+        if package not in available:
+            fail(f"{where}: runs {program} (package {package or 'unknown'}), which the runtime image does not have")
+    return programs
+
+
+def run_healthcheck(command, exporter, where, config=None, expect_ok=True, unhealthy_first=False):
+    """Runs the command against an exporter on a free port (the command's 9587 replaced)."""
+    port = free_port()
+    command = [c.replace("/9587", f"/{port}") for c in command]
+    argv = [os.path.abspath(exporter), f"--web.listen-address=127.0.0.1:{port}"]
+    process = subprocess.Popen(argv + ([f"--config.file={config}"] if config else []))
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        if unhealthy_first:  # wait for the first probe to end: "not probed yet" is Degraded
+            deadline = time.monotonic() + 20
+            while http_get(f"http://127.0.0.1:{port}/healthz")[0] != 503:
+                if time.monotonic() > deadline:
+                    fail(f"{where}: /healthz did not turn Unhealthy (503) within 20 s")
+                time.sleep(0.2)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        if (result.returncode == 0) != expect_ok:
+            fail(f"{where}: HEALTHCHECK {command} exited {result.returncode}, expected "
+                 f"{'success' if expect_ok else 'failure'} (config {config}): {result.stderr}")
+    finally:
+        stop(process)
+    return command
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exporter", required=True)
@@ -191,23 +256,32 @@ def main():
     if extra:
         print(f"note: installed but not needed by this binary: {' '.join(extra)}")
 
-    # HEALTHCHECK: run its command against a real exporter, then without one.
-    checks = [rest for keyword, rest in steps if keyword == "HEALTHCHECK"]
-    if checks:
-        command = exec_form(re.search(r"CMD\s+(\[.*\])\s*$", checks[-1]).group(1), "HEALTHCHECK CMD")
-        port = free_port()
-        command = [c.replace("/9587", f"/{port}") for c in command]
-        process = subprocess.Popen([os.path.abspath(args.exporter), f"--web.listen-address=127.0.0.1:{port}"])
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}", process)
-            result = subprocess.run(command, capture_output=True, text=True, timeout=10)
-            if result.returncode != 0:
-                fail(f"HEALTHCHECK {command} failed against a running exporter: {result.stderr}")
-        finally:
-            stop(process)
-        if subprocess.run(command, capture_output=True, timeout=10).returncode == 0:
-            fail("HEALTHCHECK succeeds with no exporter running")
-        print("HEALTHCHECK: passes with the exporter up, fails with it down")
+    # HEALTHCHECKs: only programs of the image; run against a real exporter, then without one.
+    available = base | listed
+    image_check = healthcheck_command(open(args.dockerfile).read(), args.dockerfile)
+    programs = check_programs(image_check, available, args.dockerfile)
+    command = run_healthcheck(image_check, args.exporter, args.dockerfile)
+    if subprocess.run(command, capture_output=True, timeout=10).returncode == 0:
+        fail(f"{args.dockerfile}: HEALTHCHECK succeeds with no exporter running")
+    print(f"HEALTHCHECK ({', '.join(programs)}): passes with the exporter up, fails with it down")
+
+    agent_doc = os.path.join(repo_root(), "docs/agent.md")
+    blocks = re.findall(r"^```dockerfile\n(.*?)^```", open(agent_doc).read(), re.M | re.S)
+    agent_check = healthcheck_command("".join(blocks), agent_doc)
+    if not any("/healthz" in c for c in agent_check):
+        fail(f"{agent_doc}: the HEALTHCHECK must ask /healthz: {agent_check}")
+    programs = check_programs(agent_check, available, agent_doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Unhealthy: a target on a port where nothing listens (connection refused).
+        config = os.path.join(tmp, "agent.toml")
+        with open(config, "w") as f:
+            f.write(f'[modules.banner]\ntimeout = "2s"\n\n[[targets]]\nname = "down"\n'
+                    f'target = "127.0.0.1:{free_port()}"\nmodule = "banner"\ninterval = "1s"\n')
+        run_healthcheck(agent_check, args.exporter, agent_doc)  # no targets: Degraded, 200
+        command = run_healthcheck(agent_check, args.exporter, agent_doc, config, expect_ok=False, unhealthy_first=True)
+    if subprocess.run(command, capture_output=True, timeout=10).returncode == 0:
+        fail(f"{agent_doc}: HEALTHCHECK succeeds with no exporter running")
+    print(f"docs/agent.md HEALTHCHECK ({', '.join(programs)}): passes on 200, fails on 503 and with the exporter down")
 
 
 if __name__ == "__main__":

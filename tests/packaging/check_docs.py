@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """docs/deployment.md: every YAML block holding scrape_configs is a valid Prometheus
-configuration (promtool check config), and the `hashmod` sharding example sends each shard to
-its own exporter (one rule per shard number, modulus = number of exporters).
+configuration (promtool check config), every probe job in them keeps its module as the `module`
+label, and the `hashmod` sharding example sends each shard to its own exporter (one rule per
+shard number, modulus = number of exporters).
 
   check_docs.py [--doc docs/deployment.md]
 """
@@ -15,6 +16,11 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import fail, repo_root  # noqa: E402
+
+try:
+    import yaml
+except ImportError:
+    fail("PyYAML is not installed (package python3-yaml; scripts/install-deps.sh --test)")
 
 
 def main():
@@ -42,6 +48,13 @@ def main():
     exporters = re.findall(r"replacement:\s*(\S+:9587)", sharded)
     if shards != list(range(modulus)) or len(set(exporters)) != modulus:
         fail(f"sharding example: modulus {modulus}, shard rules {shards}, exporters {exporters}")
+    # Every probe job keeps its module as the `module` label (the dashboards and alerts use it).
+    for i, block in enumerate(blocks):
+        for job in yaml.safe_load(block)["scrape_configs"]:
+            if "module" in job.get("params", {}) and not any(
+                    r.get("source_labels") == ["__param_module"] and r.get("target_label") == "module"
+                    for r in job.get("relabel_configs", [])):
+                fail(f"block {i + 1} of {args.doc}: job {job['job_name']} does not copy __param_module to module")
     print(f"{len(blocks)} Prometheus configurations pass promtool; {modulus} shards -> {len(set(exporters))} exporters")
 
 

@@ -3,7 +3,9 @@
 the pieces fit together: the Deployment's args are flags the binary accepts, its probes, ports,
 ConfigMap and Secret references match the other manifests, its security context is locked down;
 the ConfigMap's config.toml passes --config.check (with the Secret's key as the password file at
-its mount path); the Probe and ScrapeConfig send to the Service and use modules of that config.
+its mount path); the Probe and ScrapeConfig send to the Service, use modules of that config and
+keep the module as a `module` label; the ServiceMonitor scrapes /metrics of the Service's pods as
+job smtp_exporter; the PrometheusRule's groups are exactly those of alerts/*.yml.
 
   check_kubernetes.py --exporter BUILD/smtp_exporter [--dir packaging/kubernetes]
 """
@@ -30,6 +32,8 @@ KINDS = {
     "Service": "v1",
     "Probe": "monitoring.coreos.com/v1",
     "ScrapeConfig": "monitoring.coreos.com/v1alpha1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
 }
 NAMESPACE = "monitoring"
 
@@ -50,6 +54,11 @@ def get(obj, path, where):
         if obj is None:
             fail(f"{where}: {path} is missing")
     return obj
+
+
+def keeps_module(relabelings):
+    return any(r.get("sourceLabels") == ["__param_module"] and r.get("targetLabel") == "module"
+               and r.get("action", "replace") == "replace" for r in relabelings or [])
 
 
 def main():
@@ -160,6 +169,8 @@ def main():
     need(get(probe, "spec.prober.path", where) == "/probe", f"{where}: prober.path must be /probe")
     need(get(probe, "spec.module", where) in modules, f"{where}: module {probe['spec']['module']} not in {sorted(modules)}")
     need(get(probe, "spec.targets.staticConfig.static", where), f"{where}: no static targets")
+    need(keeps_module(probe["spec"]["targets"]["staticConfig"].get("relabelingConfigs")),
+         f"{where}: targets.staticConfig.relabelingConfigs must copy __param_module to the module label")
 
     where, scrape = objects["ScrapeConfig"]
     need(get(scrape, "spec.metricsPath", where) == "/probe", f"{where}: metricsPath must be /probe")
@@ -171,6 +182,29 @@ def main():
          f"{where}: __address__ -> __param_target relabeling missing")
     need(any(r.get("targetLabel") == "__address__" and r.get("replacement") == address for r in relabelings),
          f"{where}: __address__ must be replaced with {address}")
+    need(keeps_module(relabelings), f"{where}: relabelings must copy __param_module to the module label")
+
+    where, monitor = objects["ServiceMonitor"]
+    need(get(monitor, "spec.selector.matchLabels", where).items() <= service["metadata"].get("labels", {}).items(),
+         f"{where}: selector does not match the Service's labels {service['metadata'].get('labels')}")
+    need(NAMESPACE in get(monitor, "spec.namespaceSelector.matchNames", where), f"{where}: namespaceSelector must name {NAMESPACE}")
+    endpoints = get(monitor, "spec.endpoints", where)
+    need(len(endpoints) == 1, f"{where}: one endpoint expected")
+    need(endpoints[0].get("port") in {p.get("name") for p in service_ports},
+         f"{where}: port {endpoints[0].get('port')} is not a named port of the Service")
+    need(endpoints[0].get("path", "/metrics") == "/metrics", f"{where}: path must be /metrics")
+    need(any(r.get("targetLabel") == "job" and r.get("replacement") == "smtp_exporter"
+             for r in endpoints[0].get("relabelings", [])), f"{where}: the job label must be smtp_exporter")
+
+    where, rule = objects["PrometheusRule"]
+    expected = []
+    for path in sorted(glob.glob(os.path.join(repo_root(), "alerts/*.yml"))):
+        expected += yaml.safe_load(open(path))["groups"]
+    groups = get(rule, "spec.groups", where)
+    need(groups == expected, f"{where}: spec.groups differ from alerts/*.yml (run scripts/mixin.sh)")
+    alerts = [r["alert"] for g in groups for r in g["rules"] if "alert" in r]
+    need(alerts, f"{where}: no alerts")
+    print(f"{where}: {len(groups)} groups, {len(alerts)} alerts, the same as alerts/*.yml")
     print(f"{len(objects)} manifests consistent: {', '.join(sorted(objects))}")
 
 

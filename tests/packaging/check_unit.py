@@ -7,6 +7,10 @@ would break it: ProcSubset=pid hides /proc/stat, IPAddressDeny= blocks SMTP serv
 
 verify checks that ExecStart's executable exists, so it runs on a copy whose ExecStart points
 at --exporter. With --installed, the unit is checked as it is (the package test).
+
+The commented LoadCredential= examples of the header (SMTP password, web TLS key) are verified
+too, uncommented into a copy, and each names the path the service reads it from
+(/run/credentials/smtp_exporter.service/NAME) as docs/deployment.md does.
 """
 import argparse
 import os
@@ -71,6 +75,30 @@ def service_settings(text):
     return settings
 
 
+CREDENTIALS = "/run/credentials/smtp_exporter.service"
+
+
+def credential_examples(text, docs):
+    """The LoadCredential= lines of the unit's comments; each is in docs, and the comments name the
+    path under CREDENTIALS that the service reads it from."""
+    examples = re.findall(r"^#\s+(LoadCredential=([\w.-]+):\S+)$", text, re.M)
+    if not any(name == "web.key" for _, name in examples):
+        fail(f"the unit's comments have no LoadCredential=web.key:... example (found {examples})")
+    for line, name in examples:
+        if f"{CREDENTIALS}/{name}" not in text:
+            fail(f"the unit's comments show {line} but not the path {CREDENTIALS}/{name}")
+        if line not in docs:
+            fail(f"docs/deployment.md does not show the unit's example {line}")
+    return [line for line, _ in examples]
+
+
+def verify(unit):
+    result = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
+    ours = [line for line in (result.stdout + result.stderr).splitlines() if "smtp_exporter" in line]
+    if result.returncode != 0 or ours:
+        fail(f"systemd-analyze verify {unit} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exporter", required=True)
@@ -106,11 +134,18 @@ def main():
             with open(unit, "w") as f:
                 f.write(re.sub(r"^ExecStart=/usr/bin/smtp_exporter", f"ExecStart={os.path.abspath(args.exporter)}",
                                text, flags=re.M))
-        verify = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
-        ours = [line for line in (verify.stdout + verify.stderr).splitlines() if "smtp_exporter" in line]
-        if verify.returncode != 0 or ours:
-            fail(f"systemd-analyze verify {unit} (exit {verify.returncode}):\n{verify.stdout}{verify.stderr}")
+        verify(unit)
         print(f"systemd-analyze verify: clean")
+        if not args.installed:
+            docs = open(os.path.join(repo_root(), "docs/deployment.md")).read()
+            examples = credential_examples(text, docs)
+            with_credentials = os.path.join(tmp, "credentials", "smtp_exporter.service")
+            os.makedirs(os.path.dirname(with_credentials))
+            with open(unit) as src, open(with_credentials, "w") as f:
+                f.write(re.sub(r"^\[Service\]\n", lambda m: m.group(0) + "".join(e + "\n" for e in examples),
+                               src.read(), count=1, flags=re.M))
+            verify(with_credentials)
+            print(f"systemd-analyze verify with the commented examples: clean ({', '.join(examples)})")
 
         security = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit],
                                   capture_output=True, text=True)

@@ -22,12 +22,13 @@ def skip(message):
     sys.exit(SKIP)
 
 
-def accepted_flags(exporter):
-    """The --flag names that `smtp_exporter --help` lists."""
-    out = subprocess.run([exporter, "--help"], capture_output=True, text=True, check=True).stdout
+def accepted_flags(exporter, *command):
+    """The --flag names that `smtp_exporter [COMMAND] --help` lists."""
+    out = subprocess.run([exporter, *command, "--help"], capture_output=True, text=True, check=True).stdout
     flags = set(re.findall(r"^\s+(--[a-z][a-z0-9.-]*)", out, re.M))
-    if "--config.file" not in flags or "--web.listen-address" not in flags:
-        fail(f"could not read the flags from {exporter} --help:\n{out}")
+    expected = {"--help", "--config.file"} | (set() if command else {"--web.listen-address"})
+    if not expected <= flags:
+        fail(f"could not read the flags from {exporter} {' '.join(command)} --help:\n{out}")
     return flags
 
 

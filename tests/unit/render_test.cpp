@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -368,7 +369,7 @@ ProbeResult mail_domain(bool backup_fails) {
   r.mx->records = {{"mx1.example.test", 10}, {"mx2.example.test", 20}};
   r.mx->reachable = backup_fails ? 1 : 2;
   ProbeResult backup = backup_fails ? connect_refused() : success();
-  r.mx_hosts.push_back({"mx1.example.test", 10, "192.0.2.1", true, success()});
+  r.mx_hosts.push_back({"mx1.example.test", 10, "192.0.2.1", true, implicit_tls_verified()});
   r.mx_hosts.push_back({"mx2.example.test", 20, "192.0.2.2", !backup_fails, backup});
   return r;
 }
@@ -380,12 +381,31 @@ TEST(RenderMetrics, MailDomainPerHostSeries) {
   EXPECT_EQ(e.series.at("probe_smtp_mx_info{exchange=mx2.example.test,preference=20}"), 1);
   EXPECT_EQ(e.series.at("probe_smtp_mx_host_success{ip=192.0.2.1,mx=mx1.example.test}"), 1);
   EXPECT_EQ(e.series.at("probe_smtp_mx_host_success{ip=192.0.2.2,mx=mx2.example.test}"), 0);
+  EXPECT_EQ(e.series.at("probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds{ip=192.0.2.1,mx=mx1.example.test}"),
+            1790000000);
+  EXPECT_FALSE(e.help.contains("probe_smtp_mx_host_ssl_earliest_cert_expiry")) << "renamed; the old name is gone";
   EXPECT_EQ(e.series.at("probe_smtp_mx_host_failure_info{ip=192.0.2.2,mx=mx2.example.test,reason=refused,stage=connect}"),
             1);
   // Every host works: the failure family has no series, so no HELP either.
   const std::string healthy = render_metrics(mail_domain(false));
   EXPECT_THAT(healthy, testing::Not(HasSubstr("probe_smtp_mx_host_failure_info")));
   EXPECT_THAT(healthy, HasSubstr("# HELP probe_smtp_mx_host_success "));
+}
+
+// Prometheus naming: a Unix time is a `_timestamp_seconds` metric. The one
+// exception is blackbox_exporter's probe_ssl_earliest_cert_expiry, kept under
+// its established name so existing blackbox rules and dashboards work.
+TEST(RenderMetrics, TimestampsEndInTimestampSeconds) {
+  std::set<std::string> timestamps;
+  for (const ProbeResult& r : {implicit_tls_verified(), mail_domain(false)}) {
+    for (const auto& [name, help] : parse(render_metrics(r)).help) {
+      if (help.find("Unix seconds") == std::string::npos || name == "probe_ssl_earliest_cert_expiry") continue;
+      timestamps.insert(name);
+      EXPECT_TRUE(name.ends_with("_timestamp_seconds")) << name << ": " << help;
+    }
+  }
+  // probe_ssl_last_chain_expiry_timestamp_seconds and the per-MX-host expiry.
+  EXPECT_GE(timestamps.size(), 2u);
 }
 
 TEST(RenderLabelled, ConstantLabelsComeFirstAndFamiliesMerge) {
