@@ -26,12 +26,16 @@ std::string_view title(Health h) {
 
 namespace {
 
-void worsen(HealthVerdict& v, Health h, std::string finding) {
+// Worst first: a finding worse than all before it goes to the front.
+void worsen(HealthVerdict& v, Health h, std::string key, std::string finding) {
+  Finding entry{std::move(key), h, finding};
   if (h > v.status) {
     v.status = h;
     v.findings.insert(v.findings.begin(), std::move(finding));
+    v.entries.insert(v.entries.begin(), std::move(entry));
   } else {
     v.findings.push_back(std::move(finding));
+    v.entries.push_back(std::move(entry));
   }
 }
 
@@ -44,14 +48,14 @@ HealthVerdict classify_health(const ProbeResult& r, const config::Module& module
     // Connected, but what answered is not an SMTP server (wrong port, another
     // service): reachable, so degraded rather than down.
     bool not_smtp = f.stage == Stage::banner && f.reason == FailureReason::protocol_error;
-    worsen(v, not_smtp ? Health::degraded : Health::unhealthy,
+    worsen(v, not_smtp ? Health::degraded : Health::unhealthy, "",
            std::string(to_string(f.stage)) + " failed (" + std::string(to_string(f.reason)) + "): " + f.detail);
   }
   // The check units' findings, the host's and every MX host's.
-  for (const Finding& f : check_findings(r, module)) worsen(v, f.severity, f.text);
+  for (const Finding& f : check_findings(r, module)) worsen(v, f.severity, f.key, f.text);
   for (const auto& h : r.mx_hosts)
     for (const Finding& f : check_findings(h.result, module, true))
-      worsen(v, f.severity, h.exchange + " (" + h.ip + "): " + f.text);
+      worsen(v, f.severity, f.key, h.exchange + " (" + h.ip + "): " + f.text);
   return v;
 }
 

@@ -39,7 +39,8 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request, const D
   auto io = std::make_shared<SessionIo>(co_await asio::this_coro::executor);
   io->arm(deadline, io);
   ProbeResult result;
-  std::vector<LogEntry> earlier_log;  // of the attempts before this one
+  std::vector<LogEntry> earlier_log;     // of the attempts before this one
+  std::vector<Failure> earlier_failures;  // their temporary failures
   boost::system::error_code ignored;
   for (int attempt = 1;; ++attempt) {
     result = ProbeResult{};
@@ -58,6 +59,7 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request, const D
                                              " would pass the deadline");
       break;
     }
+    earlier_failures.push_back(*result.failure);
     session.note(LogEntry::Kind::info, "Temporary failure; retrying in " +
                                            config::format_duration(request.module.retry_delay) + " (attempt " +
                                            std::to_string(attempt + 1) + " of " +
@@ -69,6 +71,7 @@ asio::awaitable<ProbeResult> run_host_probe(const ProbeRequest& request, const D
   }
   io->deadline.cancel();
   io->socket.close(ignored);
+  result.retried = std::move(earlier_failures);
   for (const Check* check : enabled_checks(Phase::host, request.module)) {
     CheckContext context{request, result, deadline, nullptr, {}};
     co_await check->run(context);

@@ -25,8 +25,14 @@ json::Value data_of(const TargetStatus& t) {
   const probes::ProbeResult& r = *t.last;
   out["lastProbe"] = rfc3339(t.finished_at);
   out["success"] = r.success;
-  if (r.banner_latency_seconds) out["bannerLatencySeconds"] = two_decimals(*r.banner_latency_seconds);
-  if (r.tls && r.tls->leaf_days_to_expiry) out["daysToExpiry"] = two_decimals(*r.tls->leaf_days_to_expiry);
+  if (r.banner_latency_seconds) {
+    // Greetings take milliseconds: seconds with two decimals would read 0.
+    out["bannerLatencySeconds"] = json::rounded(*r.banner_latency_seconds, "%.6f");
+    out["bannerLatencyMs"] = two_decimals(*r.banner_latency_seconds * 1000);
+  }
+  // Cut, not rounded, like every whole-day count (probes::whole_days): 4.999 is 4.99, "4 days".
+  if (r.tls && r.tls->leaf_days_to_expiry)
+    out["daysToExpiry"] = two_decimals(std::trunc(*r.tls->leaf_days_to_expiry * 100) / 100);
   if (r.mx) {
     out["mxRecordCount"] = r.mx->records.size();
     if (!r.mx->dns_only) out["mxReachable"] = r.mx->reachable;
@@ -34,6 +40,24 @@ json::Value data_of(const TargetStatus& t) {
   if (r.failure) {
     out["failureStage"] = probes::to_string(r.failure->stage);
     out["failureReason"] = probes::to_string(r.failure->reason);
+  }
+  // AUTH and the test message: attempts, each retried attempt's error type,
+  // the token, the recipients' replies.
+  if (r.attempts) {
+    out["attempts"] = *r.attempts;
+    json::Value errors = json::Value::array();
+    for (const auto& f : r.retried) errors.push_back(probes::to_string(f.reason));
+    out["attemptErrors"] = std::move(errors);
+    if (r.auth_success) out["authenticated"] = *r.auth_success;
+    if (!r.recipients.empty()) {
+      json::Value recipients = json::Value::array();
+      for (const auto& rcpt : r.recipients) recipients.push_back({{"address", rcpt.address}, {"code", rcpt.code}});
+      out["recipients"] = std::move(recipients);
+    }
+    if (!r.message_token.empty()) {
+      out["messageToken"] = r.message_token;
+      out["messageAccepted"] = r.message_accepted;
+    }
   }
   return out;
 }
@@ -53,7 +77,7 @@ std::string describe(const probes::ProbeResult& r, std::uint16_t port) {
   std::string text = "SMTP server accepting connections on port " + std::to_string(port);
   if (r.tls && r.tls->leaf_days_to_expiry)
     text += " (" + r.tls->version + ", certificate valid for " +
-            std::to_string(static_cast<int>(std::floor(*r.tls->leaf_days_to_expiry))) + " more days)";
+            std::to_string(probes::whole_days(*r.tls->leaf_days_to_expiry)) + " more days)";
   return text;
 }
 

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "views/json.h"
 #include "views/text.h"
 
@@ -77,13 +79,15 @@ std::string utc_text(std::int64_t unix_seconds) {
 }
 
 // "29 days left", "expired 3 days ago", as classify_health counts days.
+// Whole days toward zero, as every view counts them (probes::whole_days).
 std::string days_left_text(double days) {
+  long whole = probes::whole_days(days);
   if (days < 0) {
-    auto ago = static_cast<long>(std::ceil(-days));
-    return "expired " + std::to_string(ago) + (ago == 1 ? " day ago" : " days ago");
+    if (whole == 0) return "expired less than a day ago";
+    return "expired " + std::to_string(-whole) + (whole == -1 ? " day ago" : " days ago");
   }
-  auto left = static_cast<long>(std::floor(days));
-  return std::to_string(left) + (left == 1 ? " day left" : " days left");
+  if (whole == 0) return "less than a day left";
+  return std::to_string(whole) + (whole == 1 ? " day left" : " days left");
 }
 
 std::string failure_text(const probes::Failure& f) {
@@ -208,6 +212,23 @@ RemediationContext remediation_context(const CheckSubject& subject, const ProbeR
   } else {
     c.name = c.host;
   }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(subject.host, ec);
+  c.host_is_address = !subject.mx && !ec;
+  if (!subject.module.dns.servers.empty()) {
+    // "IP", "IP:PORT" or "[IPV6]:PORT" as dig takes it: "IP -p PORT".
+    std::string server = subject.module.dns.servers.front();
+    std::string port;
+    if (server.starts_with('[')) {
+      auto close = server.find(']');
+      if (close != std::string::npos && close + 1 < server.size() && server[close + 1] == ':') port = server.substr(close + 2);
+      server = server.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    } else if (std::count(server.begin(), server.end(), ':') == 1) {
+      port = server.substr(server.find(':') + 1);
+      server = server.substr(0, server.find(':'));
+    }
+    c.dns_server = server + (port.empty() || port == "53" ? "" : " -p " + port);
+  }
   return c;
 }
 
@@ -236,10 +257,14 @@ CheckReport build_report(const CheckSubject& subject, ProbeResult result) {
   RemediationContext context = remediation_context(subject, result);
   for (const Remediation* entry : remediation_for(result, subject.module)) {
     CheckRemediation r{std::string(entry->key), expand(entry->title, context), {}, {}, {}, {}};
-    for (auto text : entry->causes) r.causes.push_back(expand(text, context));
-    for (auto text : entry->fixes) r.fixes.push_back(expand(text, context));
-    for (auto text : entry->docker) r.docker.push_back(expand(text, context));
-    for (auto text : entry->kubernetes) r.kubernetes.push_back(expand(text, context));
+    auto fill = [&](const std::vector<std::string_view>& from, std::vector<std::string>& to) {
+      for (auto text : from)
+        if (auto line = advice_line(text, context)) to.push_back(std::move(*line));
+    };
+    fill(entry->causes, r.causes);
+    fill(entry->fixes, r.fixes);
+    fill(entry->docker, r.docker);
+    fill(entry->kubernetes, r.kubernetes);
     report.remediation.push_back(std::move(r));
   }
 
@@ -284,6 +309,28 @@ void tls_facts(std::string& out, const probes::TlsInfo& tls, const config::Modul
               std::string(module.tls == config::TlsMode::opportunistic ? "opportunistic TLS" : "insecure_skip_verify") +
               ")";
     fact(out, "Verification", text);
+  }
+}
+
+// AUTH and the test message: what the origin documents' SMTP executor
+// returns (attempts, each attempt's error type, the token, the recipients).
+void send_facts(std::string& out, const ProbeResult& r) {
+  if (r.auth_success)
+    fact(out, "AUTH", *r.auth_success ? "authenticated with " + safe_text(r.auth_mechanism)
+                                       : "failed" + (r.auth_mechanism.empty() ? "" : " with " + safe_text(r.auth_mechanism)));
+  if (!r.recipients.empty()) {
+    std::vector<std::string> each;
+    for (const auto& rcpt : r.recipients)
+      each.push_back(safe_text(rcpt.address) + " " + std::to_string(rcpt.code) +
+                     (rcpt.code / 100 == 2 ? " (accepted)" : " (refused)"));
+    fact(out, "Recipients", join(each, ", "));
+  }
+  if (!r.message_token.empty())
+    fact(out, "Message", std::string(r.message_accepted ? "accepted" : "not accepted") + ", token " + r.message_token);
+  if (r.attempts) {
+    fact(out, "Attempts", std::to_string(*r.attempts) + (r.retried.empty() ? "" : " (retried after a temporary failure)"));
+    for (std::size_t i = 0; i < r.retried.size(); ++i)
+      more(out, "attempt " + std::to_string(i + 1) + ": " + failure_text(r.retried[i]));
   }
 }
 
@@ -340,12 +387,17 @@ std::string render_check_text(const CheckReport& report) {
   if (!r.extensions.empty()) {
     std::vector<std::string> names;
     for (const auto& e : r.extensions) names.push_back(extension_text(e));
-    fact(out, "Extensions", join(names, ", ") + (r.tls_established ? " (over TLS)" : ""));
+    // After a failed handshake the list is the one advertised before TLS.
+    std::string when = r.tls_established                                                     ? " (over TLS)"
+                       : s.module.tls != config::TlsMode::none && r.starttls_offered.value_or(false) ? " (before TLS)"
+                                                                                                 : "";
+    fact(out, "Extensions", join(names, ", ") + when);
   }
   if (r.starttls_offered) fact(out, "STARTTLS", *r.starttls_offered ? "offered" : "not offered");
   if (r.auth_before_tls && *r.auth_before_tls)
     fact(out, "AUTH", "offered before TLS: credentials could be sent unencrypted");
   if (r.tls) tls_facts(out, *r.tls, s.module);
+  send_facts(out, r);
   if (r.mx) {
     const probes::MxInfo& mx = *r.mx;
     if (mx.null_mx) {
@@ -433,6 +485,35 @@ std::string render_check_json(const CheckReport& report) {
           {"hosts", std::move(hosts)}};
   }
 
+  // Each finding with a stable id, for machines (the text is for people).
+  json::Value details = json::Value::array();
+  for (const auto& finding : r.health.entries) {
+    FindingId id = identify(finding, r);
+    details.push_back({{"checkId", text(id.check_id)},
+                       {"severity", text(probes::to_string(finding.severity))},
+                       {"category", text(id.category)},
+                       {"runbook_url", id.runbook_url.empty() ? json::Value(nullptr) : text(id.runbook_url)},
+                       {"text", text(finding.text)}});
+  }
+
+  // AUTH and the test message (null when the module has neither).
+  json::Value send;
+  if (r.attempts) {
+    json::Value recipients = json::Value::array();
+    for (const auto& rcpt : r.recipients)
+      recipients.push_back({{"address", text(rcpt.address)}, {"code", rcpt.code}, {"accepted", rcpt.code / 100 == 2}});
+    json::Value attempt_errors = json::Value::array();
+    for (const auto& f : r.retried) attempt_errors.push_back(json_failure(f));
+    send = {{"attempts", *r.attempts},
+            {"attemptErrors", std::move(attempt_errors)},
+            {"authenticated", or_null(r.auth_success, [](bool ok) { return ok; })},
+            {"authMechanism", r.auth_mechanism.empty() ? json::Value(nullptr) : text(r.auth_mechanism)},
+            {"recipients", std::move(recipients)},
+            {"token", r.message_token.empty() ? json::Value(nullptr) : text(r.message_token)},
+            {"messageAccepted", r.message_accepted},
+            {"errorType", r.failure ? text(probes::to_string(r.failure->reason)) : json::Value(nullptr)}};
+  }
+
   json::Value remediation = json::Value::array();
   for (const auto& e : report.remediation)
     remediation.push_back({{"key", text(e.key)},
@@ -453,12 +534,14 @@ std::string render_check_json(const CheckReport& report) {
                   {"stages", std::move(stages)},
                   {"failure", json_failure(r.failure)},
                   {"findings", texts(r.health.findings)},
+                  {"findingDetails", std::move(details)},
                   {"greeting", std::move(greeting)},
                   {"extensions", texts(extensions)},
                   {"authMechanisms", texts(r.auth_mechanisms)},
                   {"starttlsOffered", or_null(r.starttls_offered, [](bool offered) { return offered; })},
                   {"tls", or_null(r.tls, json_tls)},
                   {"mx", std::move(mx)},
+                  {"send", std::move(send)},
                   {"remediation", std::move(remediation)},
                   {"recheck", text(report.recheck)}};
   return json::dump(out) + "\n";

@@ -29,6 +29,9 @@ const std::vector<Remediation> kTable{
       "Create the missing record in the zone, or correct the target (or the `[dns] servers` of the configuration)."},
      {"Containers use their own resolver: `docker exec CONTAINER cat /etc/resolv.conf` and "
       "`docker exec CONTAINER getent hosts {host}`.",
+      "When smtp_exporter itself runs in a container, it uses that container's resolver: "
+      "`docker exec smtp_exporter cat /etc/resolv.conf`, and resolve from its network namespace: "
+      "`docker run --rm --network container:smtp_exporter busybox:1.36 nslookup {host}`.",
       "Compose service names resolve only between containers of the same network: `docker network inspect NETWORK`.",
       "Set the resolvers with `dns:` in compose.yaml, or `\"dns\"` in /etc/docker/daemon.json."},
      {"Resolve from inside the cluster: "
@@ -145,7 +148,10 @@ const std::vector<Remediation> kTable{
       "`postconf -M smtp/inet submission/inet smtps/inet`.",
       "Start it: `systemctl restart postfix`.",
       "Check the firewall: `nft list ruleset` (or `iptables -L -n`, `ufw status`)."},
-     {"Is the container running? `docker compose ps` and `docker compose logs --tail=100 postfix`.",
+     {"When smtp_exporter itself runs in a container, test from its network namespace: `docker run --rm "
+      "--network container:smtp_exporter busybox:1.36 nc -vz -w 5 {host} {port}`; `localhost` there is the "
+      "exporter's container, not the Docker host (use the host's address or `host.docker.internal`).",
+      "Is the container running? `docker compose ps` and `docker compose logs --tail=100 postfix`.",
       "Is the port published? `docker compose port postfix {port}` (compose.yaml: `ports: [\"{port}:{port}\"]`).",
       "Inside the container the server must listen on 0.0.0.0, not 127.0.0.1."},
      {"Are the pods running and ready? `kubectl get pods -l app=postfix -o wide`.",
@@ -166,7 +172,10 @@ const std::vector<Remediation> kTable{
       "Check the firewalls on both ends: `nft list ruleset` (or `iptables -L -n`), and the cloud security groups.",
       "If outgoing port 25 is blocked, ask the provider to open it, or probe port 587.",
       "If the path is just slow: `smtp_exporter check {target} --module {module} --timeout 30s`."},
-     {"Docker's own iptables rules come first: `iptables -L DOCKER-USER -n`.",
+     {"When smtp_exporter itself runs in a container, test from its network namespace: `docker run --rm "
+      "--network container:smtp_exporter busybox:1.36 nc -vz -w 5 {host} {port}`; `localhost` there is the "
+      "exporter's container, not the Docker host (use the host's address or `host.docker.internal`).",
+      "Docker's own iptables rules come first: `iptables -L DOCKER-USER -n`.",
       "Check that the container is on the right network: `docker network inspect NETWORK`."},
      {"NetworkPolicies may drop the traffic: `kubectl get networkpolicy -A`.",
       "Check the LoadBalancer and the cloud firewall rules of the nodes.",
@@ -389,8 +398,17 @@ const std::vector<Remediation> kTable{
      "Message refused (5xx)",
      {"The sender or a recipient is refused: unknown user, relay denied (554 5.7.1), sender not allowed.",
       "The message is refused: too large (552), content or policy rejection (550/554).",
+      "The sender's domain fails authentication at the receiver: SPF does not list the probing host, DKIM is "
+      "missing or broken, or DMARC says reject (5.7.1, 5.7.23-5.7.26).",
+      "The probe's sender address is not authorised for this client (submission without AUTH, "
+      "`reject_sender_login_mismatch`).",
       "The client is blocklisted or lacks authentication for relaying."},
      {"Read the server's reply in the report (and its enhanced code, e.g. 5.7.1).",
+      "Check the sender domain's policies: `dig +short TXT DOMAIN` (SPF: must cover the probing host's address), "
+      "`dig +short TXT SELECTOR._domainkey.DOMAIN` (DKIM), `dig +short TXT _dmarc.DOMAIN` (DMARC), for the "
+      "domain of the probe's `[send] from`.",
+      "Let the probe send as a sender it may use: authenticate (`[auth]`) as the owner of `from`, or allow "
+      "the probing host in the receiver's sender restrictions.",
       "Check the recipients exist and the domain is local or relay is allowed: "
       "`postconf mydestination virtual_mailbox_domains relay_domains smtpd_relay_restrictions`.",
       "Find the rejection in the log: `journalctl -u postfix@- | grep -E 'reject|NOQUEUE'`."},
@@ -595,6 +613,43 @@ const Remediation* find_remediation(std::string_view key) {
   return nullptr;
 }
 
+std::optional<std::string> advice_line(std::string_view text, const RemediationContext& context) {
+  // `dig +short A {host}`, `dig {host}`: nothing to look up for an address
+  // (a reverse lookup, `dig -x`, still is).
+  if (context.host_is_address && text.find("dig ") != std::string_view::npos &&
+      text.find("{host}") != std::string_view::npos && text.find("dig -x") == std::string_view::npos)
+    return std::nullopt;
+  std::string line = expand(text, context);
+  if (context.dns_server.empty()) return line;
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t found; (found = line.find("`dig ", at)) != std::string::npos; at = found + 5) {
+    out.append(line, at, found + 5 - at);
+    if (line.compare(found + 5, 8, "@SERVER ") == 0) {
+      out += "@" + context.dns_server + " ";
+      found += 8;
+    } else if (line.compare(found + 5, 1, "@") != 0) {
+      out += "@" + context.dns_server + " ";
+    }
+  }
+  out.append(line, at);
+  return out;
+}
+
+namespace {
+
+std::string anchor(std::string_view key) {
+  std::string id;
+  for (char c : key) id += (c == '/' || c == '_') ? '-' : c;
+  return id;
+}
+
+void bullets(std::string& out, const std::vector<std::string_view>& items, const RemediationContext& context) {
+  for (auto item : items) out += "- " + expand(item, context) + "\n";
+}
+
+}  // namespace
+
 std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason reason,
                                       const std::vector<std::string>& verify_errors) {
   using probes::FailureReason;
@@ -720,6 +775,25 @@ std::vector<const Remediation*> remediation_for(const probes::ProbeResult& resul
   return entries;
 }
 
+FindingId identify(const probes::Finding& finding, const probes::ProbeResult& result) {
+  std::string key = finding.key;
+  if (key.empty() && result.failure) {
+    static const std::vector<std::string> kNone;
+    auto keys = failure_keys(result.failure->stage, result.failure->reason, result.tls ? result.tls->verify_errors : kNone);
+    key = keys.empty() ? std::string(probes::to_string(result.failure->stage)) + "/" +
+                             std::string(probes::to_string(result.failure->reason))
+                       : keys.front();
+  }
+  std::string category = key.substr(0, key.find('/'));
+  if (key == "health/cert_expiring") category = "tls";
+  else if (key == "health/slow_greeting") category = "performance";
+  else if (category == "connection" || category == "banner") category = "connect";
+  else if (category == "ehlo") category = "smtp";
+  else if (category == "fcrdns") category = "dns";
+  std::string url = find_remediation(key) ? std::string(kTroubleshootingUrl) + "#" + anchor(key) : "";
+  return {key, category, url};
+}
+
 std::string expand(std::string_view text, const RemediationContext& c) {
   const std::pair<std::string_view, std::string> kPlaceholders[] = {
       {"{host}", c.host},         {"{port}", c.port},     {"{name}", c.name},
@@ -747,19 +821,6 @@ std::string expand(std::string_view text, const RemediationContext& c) {
   return out;
 }
 
-namespace {
-
-std::string anchor(std::string_view key) {
-  std::string id;
-  for (char c : key) id += (c == '/' || c == '_') ? '-' : c;
-  return id;
-}
-
-void bullets(std::string& out, const std::vector<std::string_view>& items, const RemediationContext& context) {
-  for (auto item : items) out += "- " + expand(item, context) + "\n";
-}
-
-}  // namespace
 
 std::string remediation_markdown() {
   const RemediationContext generic;  // HOST, PORT, NAME, ...

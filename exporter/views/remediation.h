@@ -9,6 +9,7 @@
 // for implicit TLS). Any other brace is left as it is.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,21 @@ std::vector<std::string> failure_keys(std::string_view stage, std::string_view r
 // fail the probe. Unique, in that order.
 std::vector<const Remediation*> remediation_for(const probes::ProbeResult& result, const config::Module& module);
 
+// A finding as a machine reads it (check --output json): its stable id (the
+// remediation key; for the probe's failure the first key of failure_keys, or
+// "STAGE/REASON"), a category (dns, connect, smtp, tls, auth, performance,
+// ...) and the URL of its section in docs/troubleshooting.md.
+struct FindingId {
+  std::string check_id;
+  std::string category;
+  std::string runbook_url;
+};
+FindingId identify(const probes::Finding& finding, const probes::ProbeResult& result);
+
+// Where docs/troubleshooting.md is published; its sections' anchors follow the keys.
+inline constexpr std::string_view kTroubleshootingUrl =
+    "https://github.com/smtp-exporter/smtp_exporter/blob/main/docs/troubleshooting.md";
+
 struct RemediationContext {
   std::string host = "HOST";
   std::string port = "PORT";
@@ -56,11 +72,20 @@ struct RemediationContext {
   std::string target = "TARGET";
   std::string module = "MODULE";
   bool implicit_tls = false;
+  // The module's first [dns] server as dig takes it ("127.0.0.1 -p 5353");
+  // empty: the system's resolver. Filled into every `dig` command.
+  std::string dns_server;
+  // The target is an IP address: name lookups of {host} do not apply.
+  bool host_is_address = false;
 };
 
 // Replaces the placeholders. The default context gives the generic
 // upper-case names used in the documentation.
 std::string expand(std::string_view text, const RemediationContext& context);
+// One line of advice for this probe: expanded, with the configured resolver
+// in its dig commands (`dig @SERVER` → that server; `dig X` → `dig @S X`);
+// nullopt when it does not apply (a name lookup of {host} for an IP target).
+std::optional<std::string> advice_line(std::string_view text, const RemediationContext& context);
 
 // docs/troubleshooting.md: every entry as a Markdown section, by key.
 std::string remediation_markdown();

@@ -6,7 +6,6 @@
 #include "checks/certificate.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace smtp_exporter::probes {
 namespace {
@@ -86,7 +85,7 @@ class CertificateCheck final : public Check {
       } else if (days < module.degraded_cert_days) {
         out.push_back({"health/cert_expiring", Health::degraded,
                        "certificate of " + tls->server_name + " expires in " +
-                           std::to_string(static_cast<int>(std::floor(days))) + " days"});
+                           std::to_string(whole_days(days)) + " days"});
       }
     }
   }

@@ -6,11 +6,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "fake_smtp_server.h"
 #include "probe_helpers.h"
+#include "http/healthz.h"
 #include "smtp_exporter/render.h"
+#include "views/check_report.h"
 #include "test_pki.h"
 
 namespace smtp_exporter::testing {
@@ -283,6 +286,54 @@ TEST(Send, GreylistingPassesOnTheSecondAttempt) {
   EXPECT_EQ(server.connections(), 2);
   EXPECT_THAT(exporter::render_metrics(r), HasSubstr("probe_smtp_attempts 2"));
   EXPECT_THAT(exporter::render_metrics(r), HasSubstr("probe_smtp_message_info{token=\""));
+}
+
+// What the send reports outside /probe: the first attempt's temporary failure
+// in the result, the `check` report (text and JSON) and /healthz's data.
+TEST(Send, RetriedAttemptsAreReportedEverywhere) {
+  FakeSmtpServer server({conversation(kEhloAuth, send_conversation("450 4.2.0 Greylisted\r\n")),
+                         conversation(kEhloAuth, send_conversation())});
+  config::Module m = send_module();
+  m.retries = 1;
+  m.retry_delay = 20ms;
+  auto r = probe_port(server.port(), m);
+  ASSERT_TRUE(r.success) << (r.failure ? r.failure->detail : "");
+  ASSERT_EQ(r.retried.size(), 1u);
+  EXPECT_EQ(r.retried[0].stage, Stage::rcpt);
+  EXPECT_EQ(r.retried[0].reason, FailureReason::temporary_failure);
+  ASSERT_FALSE(r.message_token.empty());
+
+  exporter::CheckSubject subject;
+  subject.target = "127.0.0.1:" + std::to_string(server.port());
+  subject.host = "127.0.0.1";
+  subject.port = server.port();
+  subject.module_name = "send";
+  subject.module = m;
+  auto report = exporter::build_report(subject, r);
+  const std::string text = exporter::render_check_text(report);
+  EXPECT_THAT(text, HasSubstr("Attempts      2 (retried after a temporary failure)\n"));
+  EXPECT_THAT(text, HasSubstr("attempt 1: rcpt failed (temporary_failure): RCPT TO:<"));
+  EXPECT_THAT(text, HasSubstr("Message       accepted, token " + r.message_token));
+  EXPECT_THAT(text, HasSubstr(" 250 (accepted)"));
+  auto json = nlohmann::json::parse(exporter::render_check_json(report));
+  EXPECT_EQ(json["send"]["attempts"], 2);
+  EXPECT_EQ(json["send"]["token"], r.message_token);
+  EXPECT_EQ(json["send"]["messageAccepted"], true);
+  EXPECT_EQ(json["send"]["attemptErrors"][0]["reason"], "temporary_failure");
+  EXPECT_EQ(json["send"]["recipients"][0]["code"], 250);
+
+  exporter::TargetStatus status;
+  status.target.name = "send";
+  status.target.target = subject.target;
+  status.target.module = "send";
+  status.port = server.port();
+  status.last = r;
+  auto healthz = nlohmann::json::parse(exporter::health_report({status}).json);
+  const auto& data = healthz["checks"][0]["data"];
+  EXPECT_EQ(data["attempts"], 2);
+  EXPECT_EQ(data["attemptErrors"], nlohmann::json::array({"temporary_failure"}));
+  EXPECT_EQ(data["messageToken"], r.message_token);
+  EXPECT_EQ(data["recipients"][0]["code"], 250);
 }
 
 TEST(Send, PermanentFailuresAndLateRetriesAreNotRetried) {

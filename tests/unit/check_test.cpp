@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/check.h"
+#include "smtp_exporter/health.h"
 #include "views/check_report.h"
 
 namespace smtp_exporter::exporter {
@@ -432,6 +433,49 @@ TEST(CheckJson, HostileStringsAndNumbers) {
   EXPECT_THAT(json, HasSubstr("\"durationMs\":12.3456789,\"timeoutSeconds\":10,"));
   EXPECT_THAT(json, HasSubstr("{\"name\":\"resolve\",\"seconds\":2e-06,\"ok\":true}"));
   EXPECT_THAT(json, HasSubstr("\"latencySeconds\":0.0001}"));
+}
+
+// Each finding with a stable id for machines: the failure's remediation key,
+// a unit finding's own key; severity, category and the troubleshooting URL.
+TEST(CheckJson, FindingDetails) {
+  ProbeResult r = refused();
+  r.health = probes::classify_health(r, config::Module{});
+  auto json = nlohmann::json::parse(render_check_json(build_report(subject(), r)));
+  ASSERT_EQ(json["findingDetails"].size(), 1u);
+  const auto& failure = json["findingDetails"][0];
+  EXPECT_EQ(failure["checkId"], "connect/refused");
+  EXPECT_EQ(failure["severity"], "unhealthy");
+  EXPECT_EQ(failure["category"], "connect");
+  EXPECT_EQ(failure["runbook_url"],
+            "https://github.com/smtp-exporter/smtp_exporter/blob/main/docs/troubleshooting.md#connect-refused");
+  EXPECT_EQ(failure["text"], json["findings"][0]);
+
+  ProbeResult expiring = starttls_unknown_ca();
+  expiring.failure.reset();
+  expiring.tls->verify_errors.clear();
+  expiring.tls->verified = true;
+  expiring.tls->leaf_days_to_expiry = 4.999;
+  expiring.health = probes::classify_health(expiring, config::Module{});
+  json = nlohmann::json::parse(render_check_json(build_report(subject(), expiring)));
+  ASSERT_EQ(json["findingDetails"].size(), 1u);
+  EXPECT_EQ(json["findingDetails"][0]["checkId"], "health/cert_expiring");
+  EXPECT_EQ(json["findingDetails"][0]["severity"], "degraded");
+  EXPECT_EQ(json["findingDetails"][0]["category"], "tls");
+  // One rounding rule: 4.999 days is "4 days" in the finding and in the facts.
+  EXPECT_THAT(json["findings"][0].get<std::string>(), HasSubstr("expires in 4 days"));
+  EXPECT_THAT(render_check_text(build_report(subject(), expiring)), HasSubstr("(4 days left)"));
+  expiring.tls->leaf_days_to_expiry = -2.01;
+  EXPECT_THAT(render_check_text(build_report(subject(), expiring)), HasSubstr("(expired 2 days ago)"));
+}
+
+// After a failed handshake the extensions are the ones advertised before TLS.
+TEST(CheckText, ExtensionsBeforeAFailedHandshake) {
+  ProbeResult r = starttls_unknown_ca();
+  r.tls.reset();
+  r.tls_established = false;
+  r.failure = probes::Failure{Stage::starttls, FailureReason::tls_error, "TLS handshake: alert"};
+  const std::string text = render_check_text(build_report(subject("127.0.0.1:2525", config::TlsMode::starttls), r));
+  EXPECT_THAT(text, HasSubstr("Extensions    PIPELINING, SIZE 10240000, STARTTLS (before TLS)\n"));
 }
 
 TEST(CheckJson, MailDomain) {

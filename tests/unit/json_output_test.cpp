@@ -68,7 +68,7 @@ TEST(Healthz, ShapeKeyOrderAndNumbers) {
             "{\"name\":\"good\",\"status\":\"Healthy\",\"duration\":12.35,"
             "\"description\":\"SMTP server accepting connections on port 25\",\"tags\":[\"smtp\",\"smtp_banner\"],"
             "\"data\":{\"target\":\"127.0.0.1:25\",\"module\":\"smtp_banner\",\"lastProbe\":\"2027-01-15T08:00:00.000Z\","
-            "\"success\":true,\"bannerLatencySeconds\":0}},"
+            "\"success\":true,\"bannerLatencySeconds\":0.004,\"bannerLatencyMs\":4}},"
             "{\"name\":\"later\",\"status\":\"Degraded\",\"duration\":0,\"description\":\"not probed yet\","
             "\"tags\":[\"smtp\",\"smtp_starttls\"],"
             "\"data\":{\"target\":\"mx:example.test\",\"module\":\"smtp_starttls\",\"probed\":false}}]}\n");
@@ -106,6 +106,18 @@ TEST(LogLine, HostileStringsStayValidJson) {
   EXPECT_EQ(parsed["detail"], kHostileRead);
   EXPECT_EQ(parsed[kHostileRead], "v");
   EXPECT_EQ(parsed.begin().key(), "ts");
+}
+
+// Days are cut, not rounded, like the text: 4.999 days is 4.99 and "4 more days".
+TEST(Healthz, DaysAgreeWithTheText) {
+  probes::ProbeResult r;
+  r.success = true;
+  r.tls = probes::TlsInfo{};
+  r.tls->version = "TLS 1.3";
+  r.tls->leaf_days_to_expiry = 4.999;
+  auto json = nlohmann::json::parse(health_report({probed("t", r)}).json);
+  EXPECT_EQ(json["checks"][0]["data"]["daysToExpiry"], 4.99);
+  EXPECT_THAT(json["checks"][0]["description"].get<std::string>(), testing::HasSubstr("valid for 4 more days"));
 }
 
 }  // namespace

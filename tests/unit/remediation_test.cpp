@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "views/check_report.h"
 #include "views/remediation.h"
 
 namespace smtp_exporter::exporter {
@@ -311,6 +312,44 @@ TEST(Markdown, DocsTroubleshootingIsTheGeneratorsOutput) {
   EXPECT_TRUE(committed.str() == remediation_markdown())
       << SMTP_EXPORTER_TROUBLESHOOTING_MD << " is out of date; regenerate it:\n"
       << "  smtp_exporter check --remediation-markdown > docs/troubleshooting.md";
+}
+
+// Advice fits the probe: no name lookups of an IP target, and the configured
+// resolver in every dig command.
+TEST(AdviceLine, IpTargetsAndConfiguredResolver) {
+  RemediationContext c;
+  c.host = "192.0.2.25";
+  c.address = "192.0.2.25";
+  c.domain = "example.com";
+  c.host_is_address = true;
+  EXPECT_EQ(advice_line("Check the name: `dig +short A {host}` and `dig +short AAAA {host}`.", c), std::nullopt);
+  EXPECT_EQ(advice_line("Look it up: `dig -x {address} +short`", c), "Look it up: `dig -x 192.0.2.25 +short`");
+  EXPECT_EQ(advice_line("Test the port: `nc -vz {host} 25`.", c), "Test the port: `nc -vz 192.0.2.25 25`.");
+  c.host_is_address = false;
+  c.host = "mx.example.com";
+  c.dns_server = "127.0.0.1 -p 5353";
+  EXPECT_EQ(advice_line("See the MX records: `dig MX {domain}`.", c),
+            "See the MX records: `dig @127.0.0.1 -p 5353 MX example.com`.");
+  EXPECT_EQ(advice_line("Ask each server directly: `dig @SERVER {host}`.", c),
+            "Ask each server directly: `dig @127.0.0.1 -p 5353 mx.example.com`.");
+  EXPECT_EQ(advice_line("Ask another resolver: `dig @1.1.1.1 {host}`.", c),
+            "Ask another resolver: `dig @1.1.1.1 mx.example.com`.");
+}
+
+// The [dns] servers of the module reach the report's advice.
+TEST(AdviceLine, ReportUsesTheModulesResolver) {
+  CheckSubject s;
+  s.target = "mx:example.com";
+  s.host = "example.com";
+  s.mx = true;
+  s.module.dns.servers = {"127.0.0.1:5353"};
+  EXPECT_EQ(remediation_context(s, ProbeResult{}).dns_server, "127.0.0.1 -p 5353");
+  s.module.dns.servers = {"[::1]:53"};
+  EXPECT_EQ(remediation_context(s, ProbeResult{}).dns_server, "::1");
+  CheckSubject ip;
+  ip.target = "192.0.2.25:25";
+  ip.host = "192.0.2.25";
+  EXPECT_TRUE(remediation_context(ip, ProbeResult{}).host_is_address);
 }
 
 }  // namespace

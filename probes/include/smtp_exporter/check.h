@@ -38,13 +38,6 @@ struct Series {
   double value = 0;
 };
 
-// One thing a check found that makes the result worse than healthy. `key`
-// names its remediation entry ("fcrdns/no_ptr").
-struct Finding {
-  std::string key;
-  Health severity = Health::degraded;
-  std::string text;  // one sentence, safe to show
-};
 
 // What an operator can do about a finding or a failure: likely causes and
 // fixes, per platform. Texts may hold the placeholders of

@@ -98,11 +98,27 @@ enum class Health { healthy, degraded, unhealthy };
 std::string_view to_string(Health);  // "healthy"
 std::string_view title(Health);      // "Healthy", as /healthz and the check report write it
 
+// One thing found that makes a result worse than healthy. `key` names its
+// remediation entry ("fcrdns/no_ptr", "health/cert_expiring"); empty for
+// the probe's failure, whose entries follow from its stage and reason.
+struct Finding {
+  std::string key;
+  Health severity = Health::degraded;
+  std::string text;  // one sentence, safe to show
+};
+
 struct HealthVerdict {
   Health status = Health::healthy;
   // One sentence per finding that made it worse than healthy, worst first.
   std::vector<std::string> findings;
+  // The same findings, in the same order, with their keys and severities.
+  std::vector<Finding> entries = {};
 };
+
+// Days as people read them, everywhere (check, /healthz, findings): whole
+// days toward zero, so 4.99 days left is "4 days" and an expiry 2.01 days
+// ago is "2 days ago"; /healthz's two decimals are cut the same way (4.99).
+inline long whole_days(double days) { return static_cast<long>(days); }
 
 struct MxHost;
 
@@ -157,6 +173,8 @@ struct ProbeResult {
   bool message_accepted = false;     // 250 after the message data
   // Conversations run (retries after 4xx); set for modules with auth or send.
   std::optional<int> attempts;
+  // The temporary failure of each attempt that was retried, in order.
+  std::vector<Failure> retried;
   HealthVerdict health;  // set when the probe finishes
   std::vector<LogEntry> log;
   // The check units' parts of the result (smtp_exporter/check.h), by unit name.
