@@ -29,112 +29,22 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr std::string_view kName = "dnsbl";
-constexpr std::size_t kMaxReason = 200;
 // A background round (zone tests, outbound addresses) ends by then.
 constexpr auto kRoundDeadline = std::chrono::seconds(30);
-
-std::string error_code_text(std::uint32_t low) {
-  switch (low) {
-    case 252: return "typo in the zone name or the DQS key (127.255.255.252)";
-    case 254: return "query refused: use your own resolver, not a public one (127.255.255.254)";
-    case 255: return "query refused: too many queries, use your own resolver or a DQS key (127.255.255.255)";
-    default: return "query refused: use your own resolver (127.255.255." + std::to_string(low) + ")";
-  }
-}
-
-std::string redacted(std::string text, const std::string& key) {
-  if (key.empty()) return text;
-  for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at)) text.replace(at, key.size(), "<key>");
-  return text;
-}
 
 }  // namespace
 
 DnsblAnswer classify_dnsbl_answer(const ALookup& lookup) {
-  DnsblAnswer out;
-  switch (lookup.error) {
-    case DnsError::none: break;
-    case DnsError::nxdomain:
-    case DnsError::nodata: return out;  // not listed
-    default:
-      out.kind = DnsblAnswer::Kind::error;
-      out.reason = "lookup failed: " + std::string(to_string(lookup.error));
-      return out;
-  }
-  std::vector<asio::ip::address_v4> sorted = lookup.addresses;
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  for (const auto& a : sorted) out.codes.push_back(a.to_string());
-  if (sorted.empty()) return out;
-  out.kind = DnsblAnswer::Kind::error;
-  for (const auto& a : sorted) {
-    std::uint32_t v = a.to_uint();
-    if ((v >> 24) != 127) {
-      out.reason = "answer " + a.to_string() +
-                   " is outside 127.0.0.0/8: the resolver rewrites answers (use your own resolver)";
-      return out;
-    }
-    if ((v & 0xffffff00u) == 0x7fffff00u) {
-      out.reason = error_code_text(v & 0xffu);
-      return out;
-    }
-    if (v == 0x7f000001u) {
-      out.reason = "answer 127.0.0.1 is never a listing (RFC 5782 §5): the list refused the query";
-      return out;
-    }
-  }
-  out.kind = DnsblAnswer::Kind::listed;
-  return out;
-}
-
-std::string dnsbl_reason(const std::vector<std::string>& texts) {
-  std::string out;
-  for (const auto& text : texts) {
-    if (!out.empty()) out += "; ";
-    for (char c : text) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    if (out.size() > kMaxReason) break;
-  }
-  if (out.size() > kMaxReason) out = out.substr(0, kMaxReason - 3) + "...";
-  return out;
+  std::vector<std::uint32_t> a;
+  for (const auto& address : lookup.addresses) a.push_back(address.to_uint());
+  DnsblStatus status = lookup.error == DnsError::none                                          ? DnsblStatus::answered
+                       : lookup.error == DnsError::nxdomain || lookup.error == DnsError::nodata ? DnsblStatus::not_found
+                                                                                                : DnsblStatus::failed;
+  return classify_dnsbl_answer(status, to_string(lookup.error), a);
 }
 
 std::string dnsbl_query_name(const asio::ip::address& address, const config::DnsblZone& zone) {
   return reverse_name(address, zone.key.empty() ? zone.name : zone.key + "." + zone.name);
-}
-
-int dnsbl_code_value(const DnsblAnswer& answer) {
-  if (answer.codes.empty()) return 0;
-  boost::system::error_code ec;
-  auto a = asio::ip::make_address_v4(answer.codes.front(), ec);
-  return ec ? 0 : static_cast<int>(a.to_uint() & 0xffu);
-}
-
-std::string_view to_string(ZoneHealth h) {
-  switch (h) {
-    case ZoneHealth::unknown: return "unknown";
-    case ZoneHealth::ok: return "ok";
-    case ZoneHealth::broken: return "broken";
-    case ZoneHealth::untestable: return "untestable";
-  }
-  return "unknown";
-}
-
-ZoneHealth judge_zone(const DnsblAnswer& test_listed, const DnsblAnswer& test_unlisted, std::string& detail) {
-  for (const DnsblAnswer* a : {&test_listed, &test_unlisted})
-    if (a->kind == DnsblAnswer::Kind::error) {
-      detail = "its test entries could not be looked up: " + a->reason;
-      return ZoneHealth::untestable;
-    }
-  if (test_listed.kind != DnsblAnswer::Kind::listed) {
-    detail = "its test entry 127.0.0.2 is not listed (RFC 5782 §5): the zone answers nothing, or is gone";
-    return ZoneHealth::broken;
-  }
-  if (test_unlisted.kind == DnsblAnswer::Kind::listed) {
-    detail = "its test entry 127.0.0.1 is listed (RFC 5782 §5): the zone lists everything";
-    return ZoneHealth::broken;
-  }
-  detail.clear();
-  return ZoneHealth::ok;
 }
 
 std::optional<DnsblAnswer> DnsblMemory::cached(const std::string& zone, const std::string& ip,
@@ -255,7 +165,7 @@ asio::awaitable<Asked> ask(DnsResolver& resolver, const config::DnsblZone& zone,
   if (out.answer.kind == DnsblAnswer::Kind::listed && want_reason) {
     memory.count_query(zone.name);
     TxtLookup txt = co_await resolver.txt(name);
-    out.answer.reason = redacted(dnsbl_reason(txt.texts), zone.key);
+    out.answer.reason = dnsbl_redacted(dnsbl_reason(txt.texts), zone.key);
   }
   co_return out;
 }

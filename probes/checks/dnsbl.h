@@ -9,39 +9,16 @@
 #include <optional>
 
 #include "dns.h"
+#include "dnsbl_answer.h"
 #include "smtp_exporter/check.h"
 
 namespace smtp_exporter::probes {
 
-// What one answer of a zone about one address means.
-struct DnsblAnswer {
-  enum class Kind { not_listed, listed, error };
-  Kind kind = Kind::not_listed;
-  std::vector<std::string> codes;  // the A answer ("127.0.0.2", ...), for a listing or an error answer
-  std::string reason;              // listed: the TXT record (printable, bounded); error: what went wrong
-};
-
-// The answer to an A query of a blocklist: NXDOMAIN or no data is "not
-// listed"; 127.0.0.0/8 a listing, except 127.0.0.1 (RFC 5782 §5: never a
-// listing) and 127.255.255.0/24 (the big lists' error codes: refused through
-// a public resolver, rate-limited, bad key); an answer outside 127.0.0.0/8
-// (a resolver that rewrites NXDOMAIN) and every lookup failure is an error.
+// The answer to an A query of a blocklist (dnsbl_answer.h).
 DnsblAnswer classify_dnsbl_answer(const ALookup& lookup);
-// A TXT answer as a reason: the records joined by "; ", bytes outside
-// printable ASCII replaced by '?', at most 200 characters.
-std::string dnsbl_reason(const std::vector<std::string>& texts);
 // The query name of `address` in `zone`: reversed octets or nibbles, then the
 // zone's DQS key if it has one, then the zone.
 std::string dnsbl_query_name(const boost::asio::ip::address& address, const config::DnsblZone& zone);
-// The value of probe_smtp_dnsbl_listed_code: the last octet of the lowest
-// code (127.0.0.2 → 2), 0 without one.
-int dnsbl_code_value(const DnsblAnswer& answer);
-
-// A zone's own health (RFC 5782 §5): 127.0.0.2 listed, 127.0.0.1 not.
-enum class ZoneHealth { unknown, ok, broken, untestable };
-std::string_view to_string(ZoneHealth);
-// Judges the test answers; `detail` says why when not ok.
-ZoneHealth judge_zone(const DnsblAnswer& test_listed, const DnsblAnswer& test_unlisted, std::string& detail);
 
 // One zone's answer about the probed address.
 struct DnsblZoneResult {
