@@ -964,7 +964,40 @@ local lib = import 'lib.libsonnet';
               value: 1,
             },
           ] } } } },
-          lib.table('Listings', 16, 5, 'probe_smtp_dnsbl_listed == 1 per zone and address, with the last octet of the answer (probe_smtp_dnsbl_listed_code). smtp_exporter check shows the reason (TXT).', [lib.t(f('probe_smtp_dnsbl_listed_code{%(s)s}'))]) + { transformations: [
+          lib.table('Listings', 16, 5, 'probe_smtp_dnsbl_listed per zone and address: 1 listed, 0 not (zones with a usable answer). smtp_exporter check shows the code and the reason (TXT).', [lib.t(f('probe_smtp_dnsbl_listed{%(s)s}'))]) + { fieldConfig+: { overrides: [
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Listed',
+              },
+              properties: [
+                {
+                  id: 'custom.cellOptions',
+                  value: {
+                    type: 'color-background',
+                  },
+                },
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'no',
+                          color: 'green',
+                        },
+                        '1': {
+                          text: 'LISTED',
+                          color: 'red',
+                        },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ] }, transformations: [
             {
               id: 'organize',
               options: {
@@ -974,7 +1007,7 @@ local lib = import 'lib.libsonnet';
                   instance: true,
                 },
                 renameByName: {
-                  Value: 'Code',
+                  Value: 'Listed',
                 },
                 indexByName: {
                   target_name: 0,
