@@ -77,6 +77,8 @@ Config from_table(const toml::table& root, const std::string& source, Secrets se
     config.dns = read_dns(dns_reader, {}, "servers", "timeout", "tries");
     dns_reader.finish();
   }
+  if (const toml::table* dnsbl = top.table("dnsbl"))
+    config.dnsbl = std::make_shared<const DnsblConfig>(read_dnsbl(*dnsbl, source));
   if (const toml::table* modules = top.table("modules")) {
     TableReader modules_reader(*modules, "modules", source);
     for (const auto& [name, node] : *modules) {
@@ -84,7 +86,12 @@ Config from_table(const toml::table& root, const std::string& source, Secrets se
       if (!valid_module_name(key))
         modules_reader.fail(key, "module names may use only letters, digits, '_' and '-' (at most 64)");
       const toml::table* table = modules_reader.table(key);
-      config.modules.emplace(key, read_module(*table, "modules." + key, source, config.dns, secrets));
+      Module module = read_module(*table, "modules." + key, source, config.dns, secrets);
+      if (module.checks.contains("dnsbl") && !config.dnsbl)
+        TableReader(*table, "modules." + key, source)
+            .fail("dnsbl", "needs the blocklists to ask: add a [dnsbl] table with zones (docs/dnsbl.md)");
+      module.dnsbl = config.dnsbl;
+      config.modules.emplace(key, std::move(module));
     }
     modules_reader.finish();
   }

@@ -35,20 +35,6 @@ constexpr std::pair<std::string_view, TlsMode> kTlsModes[] = {{"none", TlsMode::
 constexpr std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
     {"TLS10", TlsVersion::tls10}, {"TLS11", TlsVersion::tls11}, {"TLS12", TlsVersion::tls12}, {"TLS13", TlsVersion::tls13}};
 
-// A path that must name a readable file; checked at load time so a typo is
-// reported with its line instead of failing every probe. A relative path is
-// relative to the config file's directory, as in Prometheus' own configs.
-std::string readable_file(TableReader& reader, std::string_view key, const std::string& config_file) {
-  auto path = reader.string(key);
-  if (!path) return {};
-  if (path->empty()) reader.fail(key, "must not be empty");
-  std::filesystem::path p(*path);
-  if (p.is_relative() && std::filesystem::path(config_file).has_parent_path())
-    path = (std::filesystem::path(config_file).parent_path() / p).string();
-  if (!std::ifstream(*path)) reader.fail(key, "cannot read \"" + *path + "\": " + std::strerror(errno));
-  return *path;
-}
-
 TlsConfig read_tls_config(const toml::table& table, const std::string& path, const std::string& file) {
   TableReader reader(table, path, file);
   TlsConfig tls;
@@ -88,10 +74,11 @@ bool valid_environment_name(std::string_view name) {
   });
 }
 
-// The password file's content minus one trailing newline.
-std::string read_secret_file(TableReader& reader, const std::string& path) {
+// The secret file's content minus one trailing newline.
+std::string read_secret_file(TableReader& reader, std::string_view key, const std::string& path,
+                             std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) reader.fail("password_file", "cannot read \"" + path + "\": " + std::strerror(errno));
+  if (!in) reader.fail(key, "cannot read \"" + path + "\": " + std::strerror(errno));
   // Bounded: a path such as /dev/zero or a log file given by mistake must
   // not read forever (the secret is never shown, so the size is the hint).
   constexpr std::size_t kMaxSecret = 4096;
@@ -99,12 +86,68 @@ std::string read_secret_file(TableReader& reader, const std::string& path) {
   in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
   secret.resize(static_cast<std::size_t>(in.gcount()));
   if (secret.size() > kMaxSecret)
-    reader.fail("password_file", "\"" + path + "\" is longer than " + std::to_string(kMaxSecret) +
-                                     " bytes: not a password file");
+    reader.fail(key, "\"" + path + "\" is longer than " + std::to_string(kMaxSecret) + " bytes: not a " +
+                         std::string(what) + " file");
   if (secret.ends_with("\n")) secret.pop_back();
   if (secret.ends_with("\r")) secret.pop_back();
   return secret;
 }
+
+}  // namespace
+
+// A path that must name a readable file; checked at load time so a typo is
+// reported with its line instead of failing every probe. A relative path is
+// relative to the config file's directory, as in Prometheus' own configs.
+std::string readable_file(TableReader& reader, std::string_view key, const std::string& config_file) {
+  auto path = reader.string(key);
+  if (!path) return {};
+  if (path->empty()) reader.fail(key, "must not be empty");
+  std::filesystem::path p(*path);
+  if (p.is_relative() && std::filesystem::path(config_file).has_parent_path())
+    path = (std::filesystem::path(config_file).parent_path() / p).string();
+  if (!std::ifstream(*path)) reader.fail(key, "cannot read \"" + *path + "\": " + std::strerror(errno));
+  return *path;
+}
+
+Secret read_secret(TableReader& reader, std::string_view file_key, std::string_view env_key, std::string_view what,
+                   bool required, Secrets secrets) {
+  Secret secret;
+  auto env = reader.string(env_key);
+  bool has_file = reader.raw().contains(file_key);
+  std::string both = std::string(file_key) + " and " + std::string(env_key);
+  if (env && has_file) reader.fail(env_key, "give exactly one of " + both);
+  if (!env && !has_file) {
+    if (required) reader.fail("", "one of " + both + " is required");
+    return secret;
+  }
+  if (has_file) {
+    secret.file = readable_file(reader, file_key, reader.file());
+    secret.value = read_secret_file(reader, file_key, secret.file, what);
+    return secret;
+  }
+  if (env->empty()) reader.fail(env_key, "must not be empty");
+  // Not echoed: an operator who pasted the secret here must not find it
+  // in a log line.
+  if (!valid_environment_name(*env))
+    reader.fail(env_key,
+                "must be the name of an environment variable (letters, digits and '_', not starting with a "
+                "digit); the value is not shown");
+  const char* value = std::getenv(env->c_str());
+  secret.env = *env;
+  if (!value) {
+    if (secrets == Secrets::required) reader.fail(env_key, "environment variable " + *env + " is not set");
+    try {  // the same message, kept for when the module is used
+      reader.fail(env_key, "environment variable " + *env + " is not set");
+    } catch (const ConfigError& e) {
+      secret.error = e.what();
+    }
+    return secret;
+  }
+  secret.value = value;
+  return secret;
+}
+
+namespace {
 
 AuthConfig read_auth(const toml::table& table, const std::string& path, const std::string& file, Secrets secrets) {
   TableReader reader(table, path, file);
@@ -112,34 +155,11 @@ AuthConfig read_auth(const toml::table& table, const std::string& path, const st
   auto username = reader.string("username");
   if (!username || username->empty()) reader.fail(username ? "username" : "", "username is required");
   auth.username = *username;
-  auto env = reader.string("password_env");
-  bool has_file = table.contains("password_file");
-  if (env && has_file) reader.fail("password_env", "give exactly one of password_file and password_env");
-  if (!env && !has_file) reader.fail("", "one of password_file and password_env is required");
-  if (has_file) {
-    auth.password_file = readable_file(reader, "password_file", file);
-    auth.password = read_secret_file(reader, auth.password_file);
-  } else {
-    if (env->empty()) reader.fail("password_env", "must not be empty");
-    // Not echoed: an operator who pasted the password here must not find it
-    // in a log line.
-    if (!valid_environment_name(*env))
-      reader.fail("password_env",
-                  "must be the name of an environment variable (letters, digits and '_', not starting with a "
-                  "digit); the value is not shown");
-    const char* value = std::getenv(env->c_str());
-    auth.password_env = *env;
-    if (!value) {
-      if (secrets == Secrets::required) reader.fail("password_env", "environment variable " + *env + " is not set");
-      try {  // the same message, kept for when the module is used
-        reader.fail("password_env", "environment variable " + *env + " is not set");
-      } catch (const ConfigError& e) {
-        auth.password_error = e.what();
-      }
-    } else {
-      auth.password = value;
-    }
-  }
+  Secret password = read_secret(reader, "password_file", "password_env", "password", true, secrets);
+  auth.password_file = std::move(password.file);
+  auth.password_env = std::move(password.env);
+  auth.password = std::move(password.value);
+  auth.password_error = std::move(password.error);
   if (auto mechanisms = reader.strings("mechanisms")) {
     if (mechanisms->empty()) reader.fail("mechanisms", "must name at least one mechanism");
     std::vector<std::string> chosen;
@@ -199,6 +219,7 @@ SendConfig read_send(const toml::table& table, const std::string& path, const st
 // The check units a module can turn on with `NAME = true` (probes/checks.cpp).
 const std::vector<std::string_view> kCheckSwitches{
     "fcrdns",
+    "dnsbl",
 };
 
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
@@ -359,6 +380,7 @@ std::string to_toml(const Config& config) {
   }
   if (std::string web = to_toml(config.web); !web.empty()) out.append("\n").append(web);
   if (std::string limits = to_toml(config.limits); !limits.empty()) out.append("\n").append(limits);
+  if (config.dnsbl) out.append("\n").append(to_toml(*config.dnsbl));
   return out;
 }
 

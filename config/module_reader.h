@@ -30,6 +30,27 @@ Module read_module(const toml::table& table, const std::string& path, const std:
 DnsConfig read_dns(TableReader& reader, DnsConfig defaults, std::string_view servers_key,
                    std::string_view timeout_key, std::string_view tries_key);
 
+// A path that must name a readable file, relative to the config file's
+// directory; a ConfigError at `key` otherwise. "" when `key` is absent.
+std::string readable_file(TableReader& reader, std::string_view key, const std::string& config_file);
+
+// A secret given as a file or as an environment variable's name (exactly one
+// of `file_key` and `env_key`; both absent is an error when `required`). The
+// value is never part of an error message.
+struct Secret {
+  std::string file;   // as resolved (relative to the config file)
+  std::string env;
+  std::string value;  // the secret itself; empty when absent
+  // Secrets::when_used and the variable unset: the error loading would have
+  // thrown, for the one command that uses the secret to report.
+  std::string error;
+};
+Secret read_secret(TableReader& reader, std::string_view file_key, std::string_view env_key, std::string_view what,
+                   bool required, Secrets secrets = Secrets::required);
+
+// Reads and validates [dnsbl] (config/dnsbl.cpp). Throws ConfigError.
+DnsblConfig read_dnsbl(const toml::table& table, const std::string& file);
+
 // quit_after and expect_code, checked against the steps `module` has (read
 // its tls, auth and send first).
 void read_steps(TableReader& reader, Module& module);

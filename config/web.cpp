@@ -18,6 +18,22 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+bool in_network(const AllowedTarget& net, const std::array<unsigned char, 16>& address) {
+  int bits = net.prefix;
+  for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
+    unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+    if ((net.address[i] & mask) != (address[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::string without_trailing_dot(std::string name) {
+  if (name.size() > 1 && name.back() == '.') name.pop_back();
+  return name;
+}
+
+}  // namespace
+
 // Letters, digits, '-' and '_' in dot-separated labels of 1 to 63 characters.
 bool valid_host_name(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
@@ -48,22 +64,6 @@ bool parse_address(std::string_view text, std::array<unsigned char, 16>& out, bo
   }
   return false;
 }
-
-bool in_network(const AllowedTarget& net, const std::array<unsigned char, 16>& address) {
-  int bits = net.prefix;
-  for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
-    unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-    if ((net.address[i] & mask) != (address[i] & mask)) return false;
-  }
-  return true;
-}
-
-std::string without_trailing_dot(std::string name) {
-  if (name.size() > 1 && name.back() == '.') name.pop_back();
-  return name;
-}
-
-}  // namespace
 
 std::optional<AllowedTarget> parse_allowed_target(std::string_view text, std::string& error) {
   AllowedTarget t;

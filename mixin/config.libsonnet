@@ -45,6 +45,8 @@
       SMTPTemporaryFailuresPersisting: '15m',
       SMTPExporterScrapeErrors: '10m',
       SMTPExporterConfigReloadFailed: '10m',
+      SMTPAddressBlocklisted: '15m',
+      SMTPDNSBLZoneBroken: '30m',
     },
 
     // Dashboards.
@@ -59,5 +61,6 @@
     // Text shown by the panels of the collapsed MX and AUTH rows when nothing reports them.
     noMXText: 'no mail domain (mx:) probed',
     noAuthText: 'no module with [auth] or [send]',
+    noDnsblText: 'no module with dnsbl = true',
   },
 }

@@ -4,6 +4,7 @@
 
 #include "checks/auth.h"
 #include "checks/certificate.h"
+#include "checks/dnsbl.h"
 #include "checks/ehlo.h"
 #include "checks/fcrdns.h"
 #include "checks/greeting.h"
@@ -23,6 +24,7 @@ const std::vector<const Check*>& checks() {
       &auth_check(),      // session: SMTP AUTH (SASL)
       &send_check(),      // session: the test message
       &fcrdns_check(),    // host: FCrDNS and name consistency
+      &dnsbl_check(),     // host: DNS blocklists (RFC 5782)
   };
   return units;
 }
@@ -46,6 +48,16 @@ std::vector<Finding> check_findings(const ProbeResult& result, const config::Mod
   for (const Check* check : checks())
     if (!mx_host || check->phase() == Phase::host) check->findings(result, module, out);
   return out;
+}
+
+std::vector<Series> process_series() {
+  std::vector<Series> out;
+  for (const Check* check : checks()) check->process_series(out);
+  return out;
+}
+
+void start_checks(const boost::asio::any_io_executor& executor, const config::Config& config) {
+  for (const Check* check : checks()) check->start(executor, config);
 }
 
 }  // namespace smtp_exporter::probes

@@ -253,70 +253,112 @@ asio::awaitable<AddressLookup> DnsResolver::addresses(const std::string& name) {
                                                                                                 asio::use_awaitable);
 }
 
-asio::awaitable<MxLookup> DnsResolver::mx(const std::string& domain) {
-  auto initiate = [this, &domain](auto handler) {
-    using P = Pending<decltype(handler), MxLookup>;
+namespace {
+
+// The answer parsers of DnsResolver::query: `result.error` is `none` on entry.
+template <typename Result>
+void set_status(Result& result, int status) {
+  result.error = classify(status);
+  if (status != ARES_SUCCESS) result.detail = ares_strerror(status);
+}
+
+void parse_mx(unsigned char* answer, int length, MxLookup& lookup) {
+  ares_mx_reply* replies = nullptr;
+  int status = ares_parse_mx_reply(answer, length, &replies);
+  set_status(lookup, status);
+  for (auto* r = replies; r; r = r->next) lookup.records.push_back({r->host, r->priority});
+  if (replies) ares_free_data(replies);
+  std::sort(lookup.records.begin(), lookup.records.end(), [](const MxRecord& a, const MxRecord& b) {
+    return std::tie(a.preference, a.exchange) < std::tie(b.preference, b.exchange);
+  });
+}
+
+void parse_ptr(unsigned char* answer, int length, PtrLookup& lookup) {
+  hostent* host = nullptr;
+  // The address is only copied into the hostent: any will do.
+  in6_addr any{};
+  int status = ares_parse_ptr_reply(answer, length, &any, sizeof any, AF_INET6, &host);
+  set_status(lookup, status);
+  if (host) {
+    auto add = [&](const char* n) {
+      std::string text = n;
+      if (!text.empty() && text.back() == '.') text.pop_back();
+      if (!text.empty() && std::find(lookup.names.begin(), lookup.names.end(), text) == lookup.names.end())
+        lookup.names.push_back(std::move(text));
+    };
+    if (host->h_name) add(host->h_name);
+    for (char** alias = host->h_aliases; alias && *alias; ++alias) add(*alias);
+    ares_free_hostent(host);
+  }
+  if (lookup.error == DnsError::none && lookup.names.empty()) lookup.error = DnsError::nodata;
+}
+
+void parse_a(unsigned char* answer, int length, ALookup& lookup) {
+  hostent* host = nullptr;
+  ares_addrttl ttls[32];
+  int count = 32;
+  int status = ares_parse_a_reply(answer, length, &host, ttls, &count);
+  set_status(lookup, status);
+  if (host) ares_free_hostent(host);
+  if (status != ARES_SUCCESS) return;
+  for (int i = 0; i < count; ++i) {
+    lookup.addresses.push_back(asio::ip::address_v4(ntohl(ttls[i].ipaddr.s_addr)));
+    auto ttl = std::chrono::seconds(std::max(ttls[i].ttl, 0));
+    lookup.ttl = i == 0 ? ttl : std::min(lookup.ttl, ttl);
+  }
+  if (lookup.addresses.empty()) lookup.error = DnsError::nodata;
+}
+
+void parse_txt(unsigned char* answer, int length, TxtLookup& lookup) {
+  ares_txt_ext* replies = nullptr;
+  int status = ares_parse_txt_reply_ext(answer, length, &replies);
+  set_status(lookup, status);
+  for (auto* r = replies; r; r = r->next) {
+    if (r->record_start || lookup.texts.empty()) lookup.texts.emplace_back();
+    lookup.texts.back().append(reinterpret_cast<const char*>(r->txt), r->length);
+  }
+  if (replies) ares_free_data(replies);
+  if (lookup.error == DnsError::none && lookup.texts.empty()) lookup.error = DnsError::nodata;
+}
+
+}  // namespace
+
+template <typename Result, void (*Parse)(unsigned char*, int, Result&)>
+asio::awaitable<Result> DnsResolver::query(const std::string& name, int type) {
+  auto initiate = [this, &name, type](auto handler) {
+    using P = Pending<decltype(handler), Result>;
     ares_query(
-        state_->channel, domain.c_str(), 1 /* C_IN */, 15 /* T_MX */,
+        state_->channel, name.c_str(), 1 /* C_IN */, type,
         [](void* arg, int status, int, unsigned char* answer, int length) {
-          MxLookup lookup;
-          lookup.error = classify(status);
-          if (status == ARES_SUCCESS) {
-            ares_mx_reply* replies = nullptr;
-            status = ares_parse_mx_reply(answer, length, &replies);
-            lookup.error = classify(status);
-            for (auto* r = replies; r; r = r->next) lookup.records.push_back({r->host, r->priority});
-            if (replies) ares_free_data(replies);
-          }
-          if (status != ARES_SUCCESS) lookup.detail = ares_strerror(status);
-          std::sort(lookup.records.begin(), lookup.records.end(), [](const MxRecord& a, const MxRecord& b) {
-            return std::tie(a.preference, a.exchange) < std::tie(b.preference, b.exchange);
-          });
-          P::complete(arg, std::move(lookup));
+          Result result;
+          if (status == ARES_SUCCESS)
+            Parse(answer, length, result);
+          else
+            set_status(result, status);
+          P::complete(arg, std::move(result));
         },
         new P{std::move(handler)});
     state_->schedule_timeout();
   };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(MxLookup)>(initiate,
-                                                                                           asio::use_awaitable);
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result)>(initiate,
+                                                                                         asio::use_awaitable);
+}
+
+asio::awaitable<MxLookup> DnsResolver::mx(const std::string& domain) {
+  co_return co_await query<MxLookup, parse_mx>(domain, 15 /* T_MX */);
 }
 
 asio::awaitable<PtrLookup> DnsResolver::ptr(const asio::ip::address& address) {
   const std::string name = reverse_name(address);
-  auto initiate = [this, &name](auto handler) {
-    using P = Pending<decltype(handler), PtrLookup>;
-    ares_query(
-        state_->channel, name.c_str(), 1 /* C_IN */, 12 /* T_PTR */,
-        [](void* arg, int status, int, unsigned char* answer, int length) {
-          PtrLookup lookup;
-          lookup.error = classify(status);
-          if (status == ARES_SUCCESS) {
-            hostent* host = nullptr;
-            // The address is only copied into the hostent: any will do.
-            in6_addr any{};
-            status = ares_parse_ptr_reply(answer, length, &any, sizeof any, AF_INET6, &host);
-            lookup.error = classify(status);
-            if (host) {
-              auto add = [&](const char* n) {
-                std::string text = n;
-                if (!text.empty() && text.back() == '.') text.pop_back();
-                if (!text.empty() && std::find(lookup.names.begin(), lookup.names.end(), text) == lookup.names.end())
-                  lookup.names.push_back(std::move(text));
-              };
-              if (host->h_name) add(host->h_name);
-              for (char** alias = host->h_aliases; alias && *alias; ++alias) add(*alias);
-              ares_free_hostent(host);
-            }
-            if (lookup.error == DnsError::none && lookup.names.empty()) lookup.error = DnsError::nodata;
-          }
-          if (status != ARES_SUCCESS) lookup.detail = ares_strerror(status);
-          P::complete(arg, std::move(lookup));
-        },
-        new P{std::move(handler)});
-    state_->schedule_timeout();
-  };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(PtrLookup)>(initiate,
-                                                                                            asio::use_awaitable);
+  co_return co_await query<PtrLookup, parse_ptr>(name, 12 /* T_PTR */);
+}
+
+asio::awaitable<ALookup> DnsResolver::a(const std::string& name) {
+  co_return co_await query<ALookup, parse_a>(name, 1 /* T_A */);
+}
+
+asio::awaitable<TxtLookup> DnsResolver::txt(const std::string& name) {
+  co_return co_await query<TxtLookup, parse_txt>(name, 16 /* T_TXT */);
 }
 
 }  // namespace smtp_exporter::probes

@@ -57,6 +57,22 @@ struct PtrLookup {
   std::vector<std::string> names;  // without the final dot, in answer order
 };
 
+// The A records of a name (DNS only), with the smallest TTL of the answer.
+struct ALookup {
+  DnsError error = DnsError::none;
+  std::string detail;
+  std::vector<boost::asio::ip::address_v4> addresses;  // in answer order
+  std::chrono::seconds ttl{0};
+};
+
+// The TXT records of a name (DNS only): one string per record, its
+// character-strings joined, as received (not yet made printable).
+struct TxtLookup {
+  DnsError error = DnsError::none;
+  std::string detail;
+  std::vector<std::string> texts;
+};
+
 // The reverse name of an address under `suffix` (RFC 1035 §3.5, RFC 3596
 // §2.5): octets reversed for IPv4 ("25.2.0.192.in-addr.arpa"), nibbles for
 // IPv6 ("...ip6.arpa"). Also the query form of a DNS blocklist (RFC 5782).
@@ -77,12 +93,19 @@ class DnsResolver {
   boost::asio::awaitable<MxLookup> mx(const std::string& domain);
   // The PTR records of `address` (DNS only, not /etc/hosts).
   boost::asio::awaitable<PtrLookup> ptr(const boost::asio::ip::address& address);
+  // The A records of `name` (a full name; no /etc/hosts, no search list).
+  boost::asio::awaitable<ALookup> a(const std::string& name);
+  // The TXT records of `name`.
+  boost::asio::awaitable<TxtLookup> txt(const std::string& name);
   // Ends every pending lookup with DnsError::cancelled.
   void cancel();
 
  private:
   struct State;
   std::shared_ptr<State> state_;
+  // One ares_query of `type` for `name`, its answer parsed by Parse on success.
+  template <typename Result, void (*Parse)(unsigned char* answer, int length, Result& result)>
+  boost::asio::awaitable<Result> query(const std::string& name, int type);
 };
 
 }  // namespace smtp_exporter::probes

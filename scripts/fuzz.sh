@@ -42,6 +42,7 @@ targets=(
   "ehlo_parser 4096"
   "probe_query 1024"
   "config_loader 8192 tests/config"
+  "dnsbl_answer 1024"
 )
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -16,6 +16,7 @@
 #include "http/history.h"
 #include "http/pages.h"
 #include "http/web_config.h"
+#include "smtp_exporter/check.h"
 #include "smtp_exporter/log.h"
 #include "smtp_exporter/probe.h"
 #include "smtp_exporter/probe_query.h"
@@ -142,7 +143,9 @@ void App::install(std::shared_ptr<const Runtime> runtime) {
   }
   state_->metrics.config_loaded(true);
   state_->metrics.probe_limit(runtime->max_concurrent_probes);
-  if (state_->agent_started) state_->agent.run(state_->agent_executor, runtime);
+  if (!state_->agent_started) return;
+  state_->agent.run(state_->agent_executor, runtime);
+  probes::start_checks(state_->agent_executor, runtime->config);  // the units' background work
 }
 
 std::string App::reload() {
@@ -175,6 +178,7 @@ void App::start_agent(const boost::asio::any_io_executor& executor) {
   state_->agent_started = true;
   std::lock_guard lock(state_->config_mutex);
   state_->agent.run(executor, state_->runtime);
+  probes::start_checks(executor, state_->runtime->config);
 }
 
 void App::stop_agent() { state_->agent.stop(); }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "smtp_exporter/check.h"
 #include "smtp_exporter/version.h"
 
 namespace smtp_exporter::exporter {
@@ -84,8 +85,23 @@ void SelfMetrics::http_request(const std::string& handler, int code) {
   http_requests_.Add({{"handler", handler}, {"code", std::to_string(code)}}).Increment();
 }
 
+// The check units' process-wide series (a DNSBL zone's health and queries, ...).
+std::vector<prometheus::MetricFamily> collect_check_metrics() {
+  prometheus::Registry registry;
+  for (const auto& s : probes::process_series()) {
+    prometheus::Labels labels(s.labels.begin(), s.labels.end());
+    if (s.counter)
+      prometheus::BuildCounter().Name(s.name).Help(std::string(s.help)).Register(registry).Add(labels).Increment(s.value);
+    else
+      prometheus::BuildGauge().Name(s.name).Help(std::string(s.help)).Register(registry).Add(labels).Set(s.value);
+  }
+  return registry.Collect();
+}
+
 std::string SelfMetrics::render() const {
   auto families = registry_.Collect();
+  auto checks = collect_check_metrics();
+  families.insert(families.end(), checks.begin(), checks.end());
   auto process = collect_process_metrics();
   families.insert(families.end(), process.begin(), process.end());
   return prometheus::TextSerializer().Serialize(families);

@@ -261,6 +261,34 @@ local util = import '../lib/util.libsonnet';
         ],
       },
       {
+        name: 'smtp-exporter.dnsbl',
+        rules: [
+          // A probed address (the target's, an MX host's) or a configured outbound address
+          // ([dnsbl] addresses, on the exporter's /metrics) is on a blocklist. Error answers and
+          // broken zones are never listings (they have no *_listed series).
+          alert(
+            'SMTPAddressBlocklisted',
+            'warning',
+            |||
+              %s == 1
+              or
+              %s == 1
+            ||| % [m('probe_smtp_dnsbl_listed'), m('smtp_exporter_dnsbl_listed')],
+            '{{ $labels.ip }} is listed on the blocklist {{ $labels.zone }}',
+            'The address {{ $labels.ip }}{{ with $labels.mx }} (MX host {{ . }}){{ end }} of %s has been listed on the DNS blocklist {{ $labels.zone }} for %s (listed = {{ $value }}): receivers that use the list refuse its mail. Run smtp_exporter check to see the list\'s reason.' % [who, during('SMTPAddressBlocklisted')],
+          ),
+          // A zone fails its RFC 5782 self-test (127.0.0.2 listed, 127.0.0.1 not) or cannot be
+          // tested (refused through a public resolver, timeouts); its answers are ignored meanwhile.
+          alert(
+            'SMTPDNSBLZoneBroken',
+            'warning',
+            '%s == 0\n' % m('smtp_exporter_dnsbl_zone_ok'),
+            'Blocklist zone {{ $labels.zone }} is broken or unreachable from {{ $labels.instance }}',
+            'The DNS blocklist {{ $labels.zone }} has failed its RFC 5782 self-test, or could not be tested, for %s from the exporter at {{ $labels.instance }} (smtp_exporter_dnsbl_zone_ok = {{ $value }}). Its answers are ignored, so listings on it go unnoticed.' % during('SMTPDNSBLZoneBroken'),
+          ),
+        ],
+      },
+      {
         name: 'smtp-exporter.exporter',
         rules: [
           // Without a successful scrape there is no probe_success, so no other alert can fire.

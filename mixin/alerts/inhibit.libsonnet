@@ -24,12 +24,12 @@
     },
     // Specific alerts mute the probe_smtp_health roll-ups.
     {
-      source_matchers: ['alertname = SMTPCertificateExpired'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpired|SMTPAddressBlocklisted"'],
       target_matchers: ['alertname = SMTPUnhealthy'],
       equal: probe,
     },
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted"'],
       target_matchers: ['alertname = SMTPDegraded'],
       equal: probe,
     },

@@ -943,9 +943,89 @@ local lib = import 'lib.libsonnet';
           } } } },
         ]),
 
+        lib.row('Blocklists (DNSBL)', [
+          lib.stat('Blocklist listings', 4, 5, 'probe_smtp_dnsbl_listings: blocklist zones listing the address (max over MX hosts).', lib.split('max without (mx, ip) (probe_smtp_dnsbl_listings{%(s)s})', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'red',
+              value: 1,
+            },
+          ] } } }, options+: { colorMode: 'background' } },
+          lib.stat('Zones without answer', 4, 5, 'probe_smtp_dnsbl_error: zones that gave no usable answer (error codes such as 127.255.255.254, timeouts, broken zones).', lib.split('sum without (zone, mx, ip) (probe_smtp_dnsbl_error{%(s)s})', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { thresholds+: { steps: [
+            {
+              color: 'green',
+              value: null,
+            },
+            {
+              color: 'orange',
+              value: 1,
+            },
+          ] } } } },
+          lib.table('Listings', 16, 5, 'probe_smtp_dnsbl_listed per zone and address: 1 listed, 0 not (zones with a usable answer). smtp_exporter check shows the code and the reason (TXT).', [lib.t(f('probe_smtp_dnsbl_listed{%(s)s}'))]) + { fieldConfig+: { overrides: [
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Listed',
+              },
+              properties: [
+                {
+                  id: 'custom.cellOptions',
+                  value: {
+                    type: 'color-background',
+                  },
+                },
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'no',
+                          color: 'green',
+                        },
+                        '1': {
+                          text: 'LISTED',
+                          color: 'red',
+                        },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ] }, transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                  instance: true,
+                },
+                renameByName: {
+                  Value: 'Listed',
+                },
+                indexByName: {
+                  target_name: 0,
+                  zone: 1,
+                  ip: 2,
+                  mx: 3,
+                  Value: 4,
+                  job: 5,
+                  module: 6,
+                },
+              },
+            },
+          ] },
+        ]),
       ], collapsed={
         'Authentication and test message': c.noAuthText,
         'Mail domain (MX)': c.noMXText,
+        'Blocklists (DNSBL)': c.noDnsblText,
       }, runbooks={
         Status: ['SMTPProbeFailing'],
         Health: ['SMTPUnhealthy', 'SMTPDegraded'],
@@ -959,6 +1039,8 @@ local lib = import 'lib.libsonnet';
         'MX records': ['SMTPMXRecordsMissing'],
         'Reachable MX hosts': ['SMTPNoMXReachable'],
         'MX host failures': ['SMTPMXHostFailing'],
+        'Blocklist listings': ['SMTPAddressBlocklisted'],
+        'Zones without answer': ['SMTPDNSBLZoneBroken'],
       }),
   },
 }

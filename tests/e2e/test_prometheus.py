@@ -47,6 +47,7 @@ BUILTINS = {"__rate_interval": "20s", "__interval": "2s", "__range": "5m", "__in
 MAIL_DOMAIN = "example.test"       # the domain of the harness Postfix (its certificate: mail.example.test)
 BACKUP_MX_IP = "127.0.0.2"         # the backup MX: nothing listens there, connections are refused
 PASSWORD_ENV = "SMTP_EXPORTER_E2E_PASSWORD"
+DNSBL_ZONE = "bl.example.test"     # a working blocklist that lists nothing but its test entry
 SETTLE_TIMEOUT = 45                # seconds for targets, alerts and queries to settle
 
 
@@ -85,9 +86,14 @@ servers = ["{dns_server}"]
 timeout = "500ms"
 tries = 2
 
+# A blocklist zone served by dnsmasq (its RFC 5782 test entry only): the DNSBL panels.
+[dnsbl]
+zones = ["{DNSBL_ZONE}"]
+
 [modules.smtp_banner]
 port = {postfix.smtp_port}
 ip_protocol = "ip4"
+dnsbl = true
 
 # Port 25 style: STARTTLS required, certificate verified against the test CA. Also the module
 # of the mail domain (its MX hosts are probed on this port).
@@ -174,7 +180,8 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         pf = cls.postfix
         cls.dns = Dnsmasq([
             f"mx-host={MAIL_DOMAIN},{pf.hostname},10", f"mx-host={MAIL_DOMAIN},backup.{MAIL_DOMAIN},20",
-            f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}"])
+            f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}",
+            f"address=/2.0.0.127.{DNSBL_ZONE}/127.0.0.2"])
         cls.dns.start()
         cls.addClassCleanup(cls.dns.stop)
         cls.closed_port = free_port()

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <utility>
 #include <optional>
 #include <stdexcept>
@@ -81,6 +82,27 @@ struct SendConfig {
   std::vector<std::pair<std::string, std::string>> headers;  // extra header lines, in name order
 };
 
+// [dnsbl]: the DNS blocklists (RFC 5782) the `dnsbl` unit asks about every
+// address a probe connects to, and about the outbound `addresses` (docs/dnsbl.md).
+struct DnsblZone {
+  std::string name;  // as listed in `zones`: the `zone` label and what the operator reads
+  // Spamhaus DQS (or any keyed list): queries go to REVERSED.KEY.NAME. The key
+  // comes from key_file or key_env and is never shown (to_toml writes only
+  // the file or variable name; no log, metric or error message holds it).
+  std::string key_file;
+  std::string key_env;
+  std::string key;
+  bool degraded = false;  // severity = "degraded": a listing makes a probe degraded, not unhealthy
+};
+
+struct DnsblConfig {
+  std::vector<DnsblZone> zones;        // at least one
+  std::vector<std::string> addresses;  // outbound IPs looked up in the background, shown on /metrics
+  // A zone is not asked again about the same address, nor tested (RFC 5782
+  // §5), more often than this; answers are cached by their TTL up to it.
+  Duration min_interval = std::chrono::minutes(5);
+};
+
 // One probe recipe, selected by `module=NAME` on /probe.
 struct Module {
   std::uint16_t port = 25;
@@ -100,6 +122,9 @@ struct Module {
   // The check units this module turns on (`fcrdns = true`, ...): the names of
   // config/module.cpp's kCheckSwitches, as probes/checks.cpp registers them.
   std::set<std::string> checks;
+  // [dnsbl] of the configuration (null without one), shared by every module:
+  // the `dnsbl` unit reads it through the request's module.
+  std::shared_ptr<const DnsblConfig> dnsbl;
   // Health (probe_smtp_health): slower greetings and certificates closer to
   // expiry than these make a working server "degraded". 0s: no latency limit.
   Duration degraded_banner_latency = std::chrono::seconds(2);
@@ -186,6 +211,7 @@ struct Config {
   std::vector<ScheduledTarget> targets;
   WebSettings web;  // [web]
   Limits limits;    // [limits]
+  std::shared_ptr<const DnsblConfig> dnsbl;  // [dnsbl]; null without one
   // Where the config came from: a file path, or "<built-in defaults>".
   std::string source;
 };
@@ -217,6 +243,9 @@ Config default_config();
 std::optional<Duration> parse_duration(std::string_view text);
 // Renders a duration back in Prometheus form ("1m30s", "500ms", "0s").
 std::string format_duration(Duration d);
+
+// [dnsbl] as TOML ("" without one); the keys themselves are never written.
+std::string to_toml(const DnsblConfig& dnsbl);
 
 // The effective configuration as TOML, for the /config page and debug output.
 std::string to_toml(const Config& config);

@@ -16,6 +16,7 @@
 #include <utility>  // before Asio (Boost 1.74 + GCC 12)
 
 #include <any>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
@@ -36,6 +37,7 @@ struct Series {
   std::string_view help;
   std::vector<std::pair<std::string, std::string>> labels;
   double value = 0;
+  bool counter = false;  // a counter (process_series); probe series are gauges
 };
 
 
@@ -100,6 +102,12 @@ class Check {
     static const std::vector<Remediation> none;
     return none;
   }
+  // What the unit keeps across probes (caches, counts, background lookups),
+  // for /metrics (exporter/self_metrics.cpp). Nothing by default.
+  virtual void process_series(std::vector<Series>& /*out*/) const {}
+  // A configuration was put in force (start-up, reload): background work of
+  // the unit on `executor`, replacing that of the previous configuration.
+  virtual void start(const boost::asio::any_io_executor& /*executor*/, const config::Config& /*config*/) const {}
 };
 
 // Every unit, in pipeline order (probes/checks.cpp: one line each).
@@ -120,5 +128,9 @@ std::vector<const Check*> enabled_checks(Phase phase, const config::Module& modu
 // others report the hosts in the probe's own series).
 std::vector<Series> check_series(const ProbeResult& result, bool mx_host = false);
 std::vector<Finding> check_findings(const ProbeResult& result, const config::Module& module, bool mx_host = false);
+
+// Every unit's process_series(), for /metrics; every unit's start().
+std::vector<Series> process_series();
+void start_checks(const boost::asio::any_io_executor& executor, const config::Config& config);
 
 }  // namespace smtp_exporter::probes

@@ -12,7 +12,7 @@ class FakeSmtp:
     def __init__(self, host, port, greeting="220 fake.test ESMTP", ehlo_name="fake.test"):
         self.greeting = greeting
         self.ehlo_name = ehlo_name
-        self.sock = socket.socket()
+        self.sock = socket.socket(_family(host))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.sock.listen(16)
@@ -48,15 +48,19 @@ class FakeSmtp:
         self.sock.close()
 
 
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def common_free_port(hosts):
-    """A TCP port free on every one of `hosts` (loopback addresses)."""
+    """A TCP port free on every one of `hosts` (loopback addresses, IPv4 or IPv6)."""
     for _ in range(50):
-        with socket.socket() as s:
+        with socket.socket(_family(hosts[0])) as s:
             s.bind((hosts[0], 0))
             port = s.getsockname()[1]
         try:
             for h in hosts[1:]:
-                with socket.socket() as t:
+                with socket.socket(_family(h)) as t:
                     t.bind((h, port))
             return port
         except OSError:
