@@ -2,7 +2,7 @@
 # Builds the Debian package from a Release build tree and checks it on this host, as root:
 # cpack, dpkg -i, the control fields (Maintainer, Homepage), the files and conffiles, the manual
 # page (man -l), the unit (systemd-analyze verify and security, whose exposure must be at most
-# 2.0), --config.check of the installed config, the installed binary run with the ARGS of
+# 2.0), the socket unit (installed, not enabled, verified), --config.check of the installed config, the installed binary run with the ARGS of
 # /etc/default/smtp_exporter (as nobody, on a free loopback port), the runtime packages of the
 # Dockerfile against the .deb's Depends, then dpkg --purge.
 # Leaves the host as it found it (the package is purged on success and on failure).
@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 build=${1:?usage: scripts/package-test.sh BUILD_DIR}
 pkg=smtp-exporter
 unit=/lib/systemd/system/smtp_exporter.service
+socket_unit=/lib/systemd/system/smtp_exporter.socket
+drop_in=/usr/share/doc/$pkg/examples/systemd/socket-activation.conf
 
 fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 step() { echo "package-test: $*"; }
@@ -107,6 +109,9 @@ done
 dpkg-query -W -f='${Conffiles}\n' "$pkg" | grep -q "/etc/smtp_exporter/config.toml" || fail "config.toml is not a conffile"
 [[ -L /etc/systemd/system/multi-user.target.wants/smtp_exporter.service ]] ||
   fail "postinst did not enable smtp_exporter.service (deb-systemd-helper)"
+[[ -f $socket_unit && -f $drop_in ]] || fail "$socket_unit or $drop_in is not installed"
+[[ ! -e /etc/systemd/system/sockets.target.wants/smtp_exporter.socket ]] ||
+  fail "smtp_exporter.socket is enabled: socket activation is the operator's choice"
 
 step "reinstall: maintainer scripts run again, a changed conffile is kept"
 echo '# local change' >> /etc/default/smtp_exporter
@@ -121,6 +126,9 @@ exposure=$(sed -n 's/.*Overall exposure level for smtp_exporter\.service: \([0-9
 [[ -n $exposure ]] || fail "no exposure level in: $security"
 step "systemd-analyze security --offline=true: exposure $exposure"
 awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || { echo "$security"; fail "exposure $exposure > 2.0"; }
+step "systemd-analyze verify $socket_unit"
+verify=$(systemd-analyze verify "$socket_unit" 2>&1) || fail "systemd-analyze verify: $verify"
+if grep -q smtp_exporter <<<"$verify"; then fail "systemd-analyze verify: $verify"; fi
 
 step "smtp_exporter --config.check on the installed config"
 /usr/bin/smtp_exporter --config.check --config.file=/etc/smtp_exporter/config.toml || fail "--config.check failed"
@@ -152,7 +160,7 @@ exporter_pid=
 
 step "dpkg --purge $pkg"
 dpkg --purge "$pkg" >/dev/null
-for f in /usr/bin/smtp_exporter $unit /etc/smtp_exporter/config.toml /etc/default/smtp_exporter \
+for f in /usr/bin/smtp_exporter $unit $socket_unit $drop_in /etc/smtp_exporter/config.toml /etc/default/smtp_exporter \
          /usr/share/man/man1/smtp_exporter.1.gz /etc/systemd/system/multi-user.target.wants/smtp_exporter.service; do
   [[ ! -e $f && ! -L $f ]] || fail "$f is still there after dpkg --purge"
 done

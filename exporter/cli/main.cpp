@@ -9,6 +9,7 @@
 
 #include "cli/check.h"
 #include "core/open_files.h"
+#include "http/systemd_socket.h"
 #include "http/web_config.h"
 #include "smtp_exporter/app.h"
 #include "smtp_exporter/cli.h"
@@ -78,6 +79,8 @@ int run(const exporter::Options& options) {
     exporter::AppOptions app_options;
     app_options.timeout_offset_seconds = options.timeout_offset_seconds;
     app_options.config_file = options.config_file;
+    app_options.route_prefix = options.route_prefix;
+    app_options.external_url = options.external_url;
     if (web && !web->users.empty()) app_options.basic_auth = std::make_shared<exporter::BasicAuth>(web->users);
     if (!options.web_config_file.empty())
       app_options.reload_web = [&server_for_reload, &app_holder,
@@ -110,7 +113,11 @@ int run(const exporter::Options& options) {
                 << " basic auth user(s)\n";
     return 0;
   }
-  log::info("starting smtp_exporter", {{"version", kVersion}, {"revision", kRevision}, {"config", app.config()->source}});
+  log::info("starting smtp_exporter", {{"version", kVersion},
+                                       {"revision", kRevision},
+                                       {"config", app.config()->source},
+                                       {"route_prefix", options.route_prefix},
+                                       {"external_url", options.external_url}});
   log::info("open files limit", {{"before", std::to_string(files.before)},
                                  {"now", std::to_string(files.after)},
                                  {"hard", std::to_string(files.hard)},
@@ -122,7 +129,13 @@ int run(const exporter::Options& options) {
   std::unique_ptr<exporter::HttpServer> server_holder;
   try {
     server_holder = std::make_unique<exporter::HttpServer>(io, app, web);  // builds the TLS context
-    for (const auto& address : options.listen_addresses) server_holder->listen(address);
+    if (options.systemd_socket) {
+      if (!options.listen_addresses.empty())
+        log::warn("--web.listen-address is ignored with --web.systemd-socket: the sockets are systemd's");
+      for (int fd : exporter::systemd_listen_fds()) server_holder->adopt(fd);
+    } else {
+      for (const auto& address : options.listen_addresses) server_holder->listen(address);
+    }
   } catch (const std::exception& e) {
     log::error("cannot start HTTP server", {{"err", e.what()}});
     return 1;

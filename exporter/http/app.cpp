@@ -1,4 +1,4 @@
-// Routes: /probe, /metrics, /, /config, /logs, /-/healthy.
+// Routes: /probe, /metrics, /, /config, /logs, /healthz, /-/healthy, /-/reload (under --web.route-prefix).
 #include "smtp_exporter/app.h"
 
 #include <boost/asio/this_coro.hpp>
@@ -87,6 +87,15 @@ std::string cross_site(const HttpRequest& request) {
 
 }  // namespace
 
+std::optional<std::string> route_of(const std::string& path, const std::string& prefix) {
+  if (prefix == "/") return path;
+  if (!path.starts_with(prefix)) return std::nullopt;
+  std::string rest = path.substr(prefix.size());
+  if (rest.empty()) return "/";
+  if (!rest.starts_with("/")) return std::nullopt;  // "/a/bc" is not under "/a/b"
+  return rest;
+}
+
 struct App::State {
   explicit State(AppOptions o) : options(std::move(o)), basic_auth(options.basic_auth) {}
   AppOptions options;
@@ -124,6 +133,12 @@ struct App::State {
     return results.empty() ? "" : render_labelled(results);
   }
   HttpResponse logs(const HttpRequest& request) const;
+  // What the landing page's links start with: the external URL, else the
+  // route prefix ("" for "/").
+  std::string link_base() const {
+    if (!options.external_url.empty()) return options.external_url;
+    return options.route_prefix == "/" ? "" : options.route_prefix;
+  }
 };
 
 App::App(config::Config config, AppOptions options) : state_(std::make_unique<State>(std::move(options))) {
@@ -196,8 +211,11 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
   HttpResponse response;
   static const std::set<std::string> kRoutes{"/",       "/probe", "/metrics", "/-/healthy", "/healthz",
                                              "/config", "/logs",  "/-/reload"};
+  // --web.route-prefix: a path outside it is no route (404, after basic auth).
+  const std::optional<std::string> routed = route_of(request.path, state_->options.route_prefix);
+  const std::string path = routed.value_or("");
   // The handler label is a known route or "other", whatever is requested.
-  const std::string handler = kRoutes.contains(request.path) ? request.path : "other";
+  const std::string handler = kRoutes.contains(path) ? path : "other";
   // Basic authentication guards every route, /-/healthy included (as
   // exporter-toolkit does).
   auto authorization = request.headers.find("authorization");
@@ -217,7 +235,7 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
     response = text(401, "Unauthorized");
   } else if (verdict == BasicAuth::Verdict::throttled) {
     response = text(429, "too many authentication attempts: try again later");
-  } else if (request.path == "/-/reload") {
+  } else if (path == "/-/reload") {
     if (request.method != "POST" && request.method != "PUT") {
       response = text(405, "use POST to reload the configuration");
     } else if (std::string why = cross_site(request); !why.empty()) {
@@ -229,21 +247,21 @@ boost::asio::awaitable<HttpResponse> App::handle(const HttpRequest& request) {
     }
   } else if (request.method != "GET" && request.method != "HEAD") {
     response = text(405, "method " + request.method + " not allowed");
-  } else if (request.path == "/probe") {
+  } else if (path == "/probe") {
     response = co_await state_->probe(request);
-  } else if (request.path == "/metrics") {
+  } else if (path == "/metrics") {
     response = {200, kExposition, state_->metrics.render() + state_->agent_metrics()};
-  } else if (request.path == "/healthz") {
+  } else if (path == "/healthz") {
     HealthReport report = health_report(state_->agent.snapshot());
     response = {report.http_status, "application/json", std::move(report.json)};
-  } else if (request.path == "/") {
-    response = {200, "text/html; charset=utf-8", landing_page(*config(), state_->history.list())};
-  } else if (request.path == "/-/healthy") {
+  } else if (path == "/") {
+    response = {200, "text/html; charset=utf-8", landing_page(*config(), state_->history.list(), state_->link_base())};
+  } else if (path == "/-/healthy") {
     response = text(200, "OK");
-  } else if (request.path == "/config") {
+  } else if (path == "/config") {
     auto current = config();
     response = text(200, config::to_toml(*current));
-  } else if (request.path == "/logs") {
+  } else if (path == "/logs") {
     response = state_->logs(request);
   } else {
     response = text(404, "not found");

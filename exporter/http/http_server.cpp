@@ -16,7 +16,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -345,9 +349,15 @@ struct HttpServer::Impl {
     // Asio's max_listen_connections is SOMAXCONN, 4096, and a burst of scrapes
     // beyond the queue loses SYNs that are only sent again a second later.
     acceptor->listen(kListenBacklog);
+    start(std::move(acceptor), "bind");
+  }
+
+  // `from`: "bind" (a --web.listen-address) or "systemd" (--web.systemd-socket).
+  void start(std::unique_ptr<tcp::acceptor> acceptor, const char* from) {
     log::info("listening", {{"address", acceptor->local_endpoint().address().to_string()},
                             {"port", std::to_string(acceptor->local_endpoint().port())},
-                            {"tls", security->get()->tls ? "true" : "false"}});
+                            {"tls", security->get()->tls ? "true" : "false"},
+                            {"from", from}});
     asio::co_spawn(io, accept_loop(*acceptor, app, security, connections), asio::detached);
     acceptors.push_back(std::move(acceptor));
   }
@@ -392,6 +402,27 @@ void HttpServer::listen(const std::string& address) {
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot listen on \"" + address + "\": " + e.what());
   }
+}
+
+void HttpServer::adopt(int fd) {
+  auto fail = [fd](const std::string& why) {
+    return std::runtime_error("descriptor " + std::to_string(fd) + ": " + why);
+  };
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) throw fail(std::strerror(errno));
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6)
+    throw fail("not an IPv4 or IPv6 socket (ListenStream= must be a port or an address with a port)");
+  int type = 0, listening = 0;
+  socklen_t size = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM)
+    throw fail("not a stream (TCP) socket");
+  size = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening)
+    throw fail("not a listening socket");
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+  acceptor->assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
+  impl_->start(std::move(acceptor), "systemd");
 }
 
 std::vector<std::uint16_t> HttpServer::ports() const {

@@ -9,7 +9,9 @@
 
 namespace smtp_exporter::exporter {
 
-// "/": links to the routes, the modules, and the recent probes.
-std::string landing_page(const config::Config& config, const std::vector<HistoryEntry>& recent);
+// "/": links to the routes, the modules, and the recent probes. Every link
+// starts with `base`: --web.external-url, else the route prefix ("" for "/").
+std::string landing_page(const config::Config& config, const std::vector<HistoryEntry>& recent,
+                         const std::string& base);
 
 }  // namespace smtp_exporter::exporter

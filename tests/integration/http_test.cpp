@@ -39,8 +39,8 @@ struct Response {
 // The exporter on 127.0.0.1:<free port>, served by a background thread.
 class Exporter {
  public:
-  explicit Exporter(int max_concurrent_probes = 0)
-      : app_(config_with_test_module(max_concurrent_probes), exporter::AppOptions{}), server_(io_, app_) {
+  explicit Exporter(int max_concurrent_probes = 0, exporter::AppOptions options = {})
+      : app_(config_with_test_module(max_concurrent_probes), std::move(options)), server_(io_, app_) {
     server_.listen("127.0.0.1:0");
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -280,6 +280,49 @@ TEST(Http, OtherRoutesAndMethods) {
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, "");
   EXPECT_THAT(head.headers, HasSubstr("Content-Length: 3"));
+}
+
+// --web.route-prefix: every route under it, nothing outside it; the landing
+// page links through --web.external-url.
+TEST(Http, RoutePrefixServesEveryRouteUnderIt) {
+  FakeSmtpServer smtp(polite_server());
+  exporter::AppOptions options;
+  options.route_prefix = "/mon/smtp";
+  options.external_url = "https://proxy.example.com/mon/smtp";
+  Exporter e(0, options);
+  auto probe = e.request("/mon/smtp" + probe_path(smtp.port()));
+  EXPECT_EQ(probe.status, 200);
+  EXPECT_THAT(probe.body, HasSubstr("\nprobe_success 1\n"));
+  EXPECT_EQ(e.request("/mon/smtp/-/healthy").body, "OK\n");
+  EXPECT_EQ(e.request("/mon/smtp/healthz").status, 200);
+  EXPECT_EQ(e.request("/mon/smtp/config").status, 200);
+  EXPECT_EQ(e.request("/mon/smtp/-/reload", "", "", "GET").status, 405);  // the route, refusing GET
+  for (const char* landing : {"/mon/smtp", "/mon/smtp/"}) {
+    auto page = e.request(landing);
+    EXPECT_EQ(page.status, 200) << landing;
+    EXPECT_THAT(page.body, HasSubstr("href=\"https://proxy.example.com/mon/smtp/metrics\"")) << landing;
+    EXPECT_THAT(page.body, HasSubstr("action=\"https://proxy.example.com/mon/smtp/probe\"")) << landing;
+    EXPECT_THAT(page.body, HasSubstr("href=\"https://proxy.example.com/mon/smtp/logs?id=0\"")) << landing;
+  }
+  EXPECT_EQ(e.request("/mon/smtp/logs?id=0").status, 200);
+  for (const char* outside : {"/", "/metrics", "/probe?target=x", "/-/healthy", "/mon/smtpx/metrics", "/mon"})
+    EXPECT_EQ(e.request(outside).status, 404) << outside;
+  auto metrics = e.request("/mon/smtp/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  // The handler label is the route, without the prefix.
+  EXPECT_THAT(metrics.body, HasSubstr("handler=\"/probe\""));
+  EXPECT_THAT(metrics.body, HasSubstr("handler=\"other\""));
+  EXPECT_THAT(metrics.body, Not(HasSubstr("handler=\"/mon")));
+}
+
+TEST(Http, LandingPageLinksCarryTheRoutePrefixWithoutExternalUrl) {
+  exporter::AppOptions options;
+  options.route_prefix = "/smtp";
+  Exporter e(0, options);
+  auto page = e.request("/smtp/");
+  EXPECT_THAT(page.body, HasSubstr("href=\"/smtp/metrics\""));
+  EXPECT_THAT(page.body, HasSubstr("action=\"/smtp/probe\""));
+  EXPECT_THAT(page.body, Not(HasSubstr("href=\"/metrics\"")));
 }
 
 TEST(Http, MalformedRequestGetsFourHundred) {

@@ -8,6 +8,11 @@ would break it: ProcSubset=pid hides /proc/stat, IPAddressDeny= blocks SMTP serv
 verify checks that ExecStart's executable exists, so it runs on a copy whose ExecStart points
 at --exporter. With --installed, the unit is checked as it is (the package test).
 
+The socket unit (packaging/systemd/smtp_exporter.socket) is verified beside the service, and
+the service again with the drop-in that runs it on that socket (socket-activation.conf): its
+ExecStart adds --web.systemd-socket, a flag the binary accepts, and the socket listens on the
+port of /etc/default/smtp_exporter's --web.listen-address.
+
 The commented LoadCredential= examples of the header (SMTP password, web TLS key) are verified
 too, uncommented into a copy, and each names the path the service reads it from
 (/run/credentials/smtp_exporter.service/NAME) as docs/deployment.md does.
@@ -92,17 +97,45 @@ def credential_examples(text, docs):
     return [line for line, _ in examples]
 
 
-def verify(unit):
-    result = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
+def verify(*units):
+    result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     ours = [line for line in (result.stdout + result.stderr).splitlines() if "smtp_exporter" in line]
     if result.returncode != 0 or ours:
-        fail(f"systemd-analyze verify {unit} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        fail(f"systemd-analyze verify {' '.join(units)} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+
+
+def socket_activation(service_text, socket_unit, drop_in, exporter, flags, default_file, tmp):
+    """Verifies the socket unit next to the service, with the drop-in applied (as
+    /etc/systemd/system/smtp_exporter.service.d/ would add it)."""
+    socket_text = open(socket_unit).read()
+    listen = re.findall(r"^ListenStream=(\S+)$", socket_text, re.M)
+    addresses = [a.split("=", 1)[1] for a in default_args(default_file) if a.startswith("--web.listen-address=")]
+    ports = {a.rsplit(":", 1)[1] for a in addresses}
+    if len(listen) != 1 or listen[0].rsplit(":", 1)[-1] not in ports:
+        fail(f"{socket_unit}: ListenStream={listen} is not the port of {default_file} ({addresses})")
+    drop_in_text = open(drop_in).read()
+    exec_start = re.findall(r"^ExecStart=(.*)$", drop_in_text, re.M)
+    if exec_start[:1] != [""] or len(exec_start) != 2 or "--web.systemd-socket" not in exec_start[1].split():
+        fail(f"{drop_in}: expected ExecStart= then ExecStart=... --web.systemd-socket, got {exec_start}")
+    check_flags([a for a in exec_start[1].split()[1:] if a.startswith("--")], flags, drop_in)
+    if not re.search(r"^Requires=smtp_exporter\.socket$", drop_in_text, re.M):
+        fail(f"{drop_in}: Requires=smtp_exporter.socket is missing")
+    directory = os.path.join(tmp, "socket")
+    os.makedirs(os.path.join(directory, "smtp_exporter.service.d"))
+    binary = f"ExecStart={os.path.abspath(exporter)}"
+    for name, text in (("smtp_exporter.service", service_text), ("smtp_exporter.socket", socket_text),
+                       ("smtp_exporter.service.d/socket-activation.conf", drop_in_text)):
+        with open(os.path.join(directory, name), "w") as f:
+            f.write(re.sub(r"^ExecStart=/usr/bin/smtp_exporter", binary, text, flags=re.M))
+    verify(os.path.join(directory, "smtp_exporter.socket"), os.path.join(directory, "smtp_exporter.service"))
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exporter", required=True)
     parser.add_argument("--unit", default=os.path.join(repo_root(), "packaging/systemd/smtp_exporter.service"))
+    parser.add_argument("--socket", default=os.path.join(repo_root(), "packaging/systemd/smtp_exporter.socket"))
+    parser.add_argument("--drop-in", default=os.path.join(repo_root(), "packaging/systemd/socket-activation.conf"))
     parser.add_argument("--default-file", default=os.path.join(repo_root(), "packaging/default/smtp_exporter"))
     parser.add_argument("--max-exposure", type=float, default=2.0)
     parser.add_argument("--installed", action="store_true", help="check the unit in place")
@@ -125,7 +158,8 @@ def main():
     exec_start = settings.get("ExecStart", [""])[0].split()
     if exec_start != ["/usr/bin/smtp_exporter", "$ARGS"]:
         fail(f"{args.unit}: ExecStart=/usr/bin/smtp_exporter $ARGS expected, got {exec_start}")
-    check_flags(default_args(args.default_file), accepted_flags(args.exporter), args.default_file)
+    flags = accepted_flags(args.exporter)
+    check_flags(default_args(args.default_file), flags, args.default_file)
 
     with tempfile.TemporaryDirectory() as tmp:
         unit = args.unit
@@ -136,6 +170,9 @@ def main():
                                text, flags=re.M))
         verify(unit)
         print(f"systemd-analyze verify: clean")
+        socket_activation(open(unit).read(), args.socket, args.drop_in, args.exporter, flags, args.default_file, tmp)
+        print(f"systemd-analyze verify {os.path.basename(args.socket)} and the service with "
+              f"{os.path.basename(args.drop_in)}: clean")
         if not args.installed:
             docs = open(os.path.join(repo_root(), "docs/deployment.md")).read()
             examples = credential_examples(text, docs)

@@ -34,6 +34,9 @@ TEST(ParseFlags, Defaults) {
   EXPECT_EQ(o.threads, 1u);
   EXPECT_FALSE(o.help);
   EXPECT_FALSE(o.version);
+  EXPECT_EQ(o.route_prefix, "/");
+  EXPECT_EQ(o.external_url, "");
+  EXPECT_FALSE(o.systemd_socket);
 }
 
 TEST(ParseFlags, EqualsAndSeparateValueForms) {
@@ -64,6 +67,45 @@ TEST(ParseFlags, Switches) {
   EXPECT_TRUE(o.help);
   EXPECT_TRUE(o.version);
   EXPECT_TRUE(parse({"-h"}).help);
+}
+
+TEST(ParseFlags, RoutePrefixIsNormalizedAsPrometheusDoes) {
+  EXPECT_EQ(parse({"--web.route-prefix=/smtp"}).route_prefix, "/smtp");
+  EXPECT_EQ(parse({"--web.route-prefix=smtp/"}).route_prefix, "/smtp");
+  EXPECT_EQ(parse({"--web.route-prefix", "//a/b//"}).route_prefix, "/a/b");
+  EXPECT_EQ(parse({"--web.route-prefix=/"}).route_prefix, "/");
+  EXPECT_EQ(parse({"--web.route-prefix=///"}).route_prefix, "/");
+  EXPECT_EQ(parse({"--web.route-prefix="}).route_prefix, "/");  // empty: not given
+}
+
+TEST(ParseFlags, ExternalUrlIsTheDefaultOfTheRoutePrefix) {
+  auto o = parse({"--web.external-url=https://proxy.example.com/monitoring/smtp/"});
+  EXPECT_EQ(o.external_url, "https://proxy.example.com/monitoring/smtp");
+  EXPECT_EQ(o.route_prefix, "/monitoring/smtp");
+  // A proxy that strips the path: the exporter serves at "/", links keep the external path.
+  o = parse({"--web.external-url=https://proxy.example.com/smtp", "--web.route-prefix=/"});
+  EXPECT_EQ(o.external_url, "https://proxy.example.com/smtp");
+  EXPECT_EQ(o.route_prefix, "/");
+  // Given in either order.
+  EXPECT_EQ(parse({"--web.route-prefix=/x", "--web.external-url=http://h/y"}).route_prefix, "/x");
+  EXPECT_EQ(parse({"--web.external-url=http://h:9587"}).route_prefix, "/");
+  EXPECT_EQ(parse({"--web.external-url=http://h:9587/"}).external_url, "http://h:9587");
+}
+
+TEST(ParseFlags, ExternalUrlForms) {
+  for (const char* url : {"http://localhost", "http://localhost:9587", "https://mail-mon.example.com/smtp",
+                          "HTTPS://Example.COM/a/b", "http://192.0.2.1:80/", "https://[2001:db8::1]:8443/x",
+                          "http://[::1]", "http://h/a%20b", "http://exporter_1:0"}) {
+    std::string error;
+    EXPECT_TRUE(parse_external_url(url, error).has_value()) << url << ": " << error;
+  }
+}
+
+TEST(ParseFlags, SystemdSocketLeavesTheListenAddressesEmpty) {
+  auto o = parse({"--web.systemd-socket"});
+  EXPECT_TRUE(o.systemd_socket);
+  EXPECT_TRUE(o.listen_addresses.empty());
+  EXPECT_THAT(parse({"--web.systemd-socket", "--web.listen-address=:1"}).listen_addresses, ElementsAre(":1"));
 }
 
 TEST(ParseFlags, TimeoutOffsetInSecondsOrAsDuration) {
@@ -106,6 +148,42 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlags{{"--timeout-offset=-1s"}, "--timeout-offset: \"-1s\" is neither seconds nor a duration"},
         BadFlags{{"--timeout-offset=inf"}, "--timeout-offset: \"inf\" is neither seconds nor a duration"},
         BadFlags{{"--timeout-offset="}, "--timeout-offset: \"\" is neither seconds nor a duration"},
+        BadFlags{{"--web.external-url=ftp://h/"},
+                 "--web.external-url: \"ftp://h/\": the scheme must be http:// or https://"},
+        BadFlags{{"--web.external-url=example.com/smtp"},
+                 "--web.external-url: \"example.com/smtp\": the scheme must be http:// or https://"},
+        BadFlags{{"--web.external-url=http://"}, "--web.external-url: \"http://\": has no host"},
+        BadFlags{{"--web.external-url=https:///smtp"}, "--web.external-url: \"https:///smtp\": has no host"},
+        BadFlags{{"--web.external-url=http://:9587"}, "--web.external-url: \"http://:9587\": has no host"},
+        BadFlags{{"--web.external-url=http://h:port"},
+                 "--web.external-url: \"http://h:port\": port \"port\" is not a number from 0 to 65535"},
+        BadFlags{{"--web.external-url=http://h:65536"},
+                 "--web.external-url: \"http://h:65536\": port \"65536\" is not a number from 0 to 65535"},
+        BadFlags{{"--web.external-url=http://h:"},
+                 "--web.external-url: \"http://h:\": port \"\" is not a number from 0 to 65535"},
+        BadFlags{{"--web.external-url=http://user:pw@h/"},
+                 "--web.external-url: \"http://user:pw@h/\": must not contain user information"},
+        BadFlags{{"--web.external-url=http://h/smtp?x=1"},
+                 "--web.external-url: \"http://h/smtp?x=1\": must not have a query or fragment"},
+        BadFlags{{"--web.external-url=http://h/#top"},
+                 "--web.external-url: \"http://h/#top\": must not have a query or fragment"},
+        BadFlags{{"--web.external-url=http://h/a b"},
+                 "--web.external-url: \"http://h/a b\": the path has a character that must be percent-encoded"},
+        BadFlags{{"--web.external-url=http://h$/"}, "--web.external-url: \"http://h$/\": \"h$\" is not a host name"},
+        BadFlags{{"--web.external-url=http://[::1/"},
+                 "--web.external-url: \"http://[::1/\": IPv6 address without ']'"},
+        BadFlags{{"--web.external-url=http://[g::1]/"},
+                 "--web.external-url: \"http://[g::1]/\": \"g::1\" is not an IPv6 address"},
+        BadFlags{{"--web.external-url=http://[::1]x/"},
+                 "--web.external-url: \"http://[::1]x/\": unexpected \"x\" after the IPv6 address"},
+        BadFlags{{"--web.external-url"}, "flag --web.external-url needs a value"},
+        BadFlags{{"--web.route-prefix=/a b"},
+                 "--web.route-prefix: \"/a b\" has a character that cannot be in a path (space, control, '?', "
+                 "'#', non-ASCII)"},
+        BadFlags{{"--web.route-prefix=/a?b"},
+                 "--web.route-prefix: \"/a?b\" has a character that cannot be in a path (space, control, '?', "
+                 "'#', non-ASCII)"},
+        BadFlags{{"--web.systemd-socket=true"}, "flag --web.systemd-socket takes no value"},
         BadFlags{{"extra"}, "unexpected argument \"extra\""},
         BadFlags{{"--config.check", "extra"}, "unexpected argument \"extra\""}));
 
@@ -113,7 +191,8 @@ TEST(Usage, MentionsEveryFlag) {
   const std::string text = usage();
   for (const char* flag : {"--web.listen-address=VALUE", "--config.file=VALUE", "--config.check\n",
                            "--log.level=VALUE", "--log.format=VALUE", "--timeout-offset=VALUE",
-                           "--runtime.threads=VALUE", "--help\n", "--version\n"})
+                           "--runtime.threads=VALUE", "--help\n", "--version\n", "--web.route-prefix=PATH",
+                           "--web.external-url=URL", "--web.systemd-socket\n"})
     EXPECT_THAT(text, HasSubstr(flag));
   EXPECT_THAT(text, HasSubstr("usage: smtp_exporter [flags]"));
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "smtp_exporter/config.h"
@@ -46,9 +47,21 @@ struct AppOptions {
   // cannot fail and runs only once the configuration file has loaded too
   // (both files, or neither).
   std::function<std::function<void()>()> reload_web;
+  // --web.route-prefix: "/" or "/a/b" (no trailing '/'). Every route is
+  // served under it ("/a/b", "/a/b/" the landing page, "/a/b/metrics", ...);
+  // anything else is 404.
+  std::string route_prefix = "/";
+  // --web.external-url without a trailing '/' (empty: none): the landing
+  // page's links start with it, else with the route prefix.
+  std::string external_url;
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
   std::size_t auth_threads = 1;        // bcrypt workers (BasicAuth::check), off the event loop
 };
+
+// The route of `path` under --web.route-prefix `prefix` ("/" or "/a/b"):
+// "/a/b" and "/a/b/" are "/", "/a/b/metrics" is "/metrics"; nullopt for a
+// path outside the prefix ("/metrics", "/a/bc").
+std::optional<std::string> route_of(const std::string& path, const std::string& prefix);
 
 class App {
  public:

@@ -10,9 +10,16 @@
 namespace smtp_exporter::exporter {
 
 struct Options {
-  std::vector<std::string> listen_addresses;  // default {":9587"}
+  std::vector<std::string> listen_addresses;  // default {":9587"}; empty with --web.systemd-socket
   std::string config_file;                    // empty: built-in modules
   std::string web_config_file;                // empty: plain HTTP, no authentication
+  // --web.external-url, without a trailing '/' (empty: not given): the
+  // absolute links of the landing page start with it.
+  std::string external_url;
+  // --web.route-prefix, normalized to "/" or "/a/b" (no trailing '/'); when
+  // not given, the path of --web.external-url (as Prometheus does).
+  std::string route_prefix = "/";
+  bool systemd_socket = false;  // listen on the sockets systemd passes (LISTEN_FDS)
   bool config_check = false;                  // validate the config and exit
   std::string log_level = "info";
   std::string log_format = "logfmt";
@@ -101,6 +108,17 @@ std::string flag_table_usage(const FlagTable<Options>& table) {
   }
   return out;
 }
+
+// --web.external-url: "http" or "https", "://", a host (name, IPv4, or
+// [IPv6]), an optional port and path; no query, fragment or user info. The
+// URL without trailing '/', or nullopt with a one-line `error`.
+std::optional<std::string> parse_external_url(const std::string& url, std::string& error);
+// The path of an external URL ("" when it has none).
+std::string url_path(const std::string& url);
+// --web.route-prefix as Prometheus normalizes it: "/" + the path without
+// leading and trailing '/'. nullopt with a one-line `error` for a character
+// that cannot be in a path (space, control, '?', '#').
+std::optional<std::string> normalize_route_prefix(const std::string& prefix, std::string& error);
 
 // nullopt with a one-line `error` on an unknown flag or a bad value.
 std::optional<Options> parse_flags(const std::vector<std::string>& args, std::string& error);

@@ -34,6 +34,10 @@ class HttpServer {
   // Binds and starts accepting on ":PORT" (every address, IPv6 and IPv4),
   // "HOST:PORT" or "[IPV6]:PORT". Throws std::runtime_error with the reason.
   void listen(const std::string& address);
+  // Starts accepting on `fd`, a listening TCP socket made by someone else
+  // (systemd socket activation: http/systemd_socket.h); the server owns it from
+  // then on. Throws std::runtime_error when it is not one.
+  void adopt(int fd);
   // The ports actually bound (useful with port 0).
   std::vector<std::uint16_t> ports() const;
   // Closes the listeners; connections in progress end on their own.

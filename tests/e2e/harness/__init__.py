@@ -2,10 +2,10 @@
 
 from .net import free_port, wait_port
 from .postfix import Postfix, shared_postfix
-from .exporter import Exporter, parse_metrics
+from .exporter import Exporter, http_get, parse_metrics
 from .dnsmasq import BlackHoleResolver, Dnsmasq
 from .files import write_config
 from .fake_smtp import FakeSmtp, StallingServer, common_free_port
 
-__all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "parse_metrics", "Dnsmasq",
+__all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "http_get", "parse_metrics", "Dnsmasq",
            "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port", "write_config"]

@@ -23,14 +23,17 @@ class ExporterError(AssertionError):
 
 class Exporter:
     """Context manager: `binary --web.listen-address=127.0.0.1:PORT [--config.file=F]
-    --log.level=debug *extra_args`, ready once GET /-/healthy answers 200.
+    --log.level=debug *extra_args`, ready once GET ready_path (/-/healthy; with
+    --web.route-prefix=/P pass "/P/-/healthy") answers 200.
 
     Attributes: binary, port, url ("http://127.0.0.1:PORT"), config_file (None without
     config_text), log_file (stdout+stderr of the process), process (subprocess.Popen).
     """
 
-    def __init__(self, binary, config_text=None, extra_args=(), start_timeout=10.0, env=None):
+    def __init__(self, binary, config_text=None, extra_args=(), start_timeout=10.0, env=None,
+                 ready_path="/-/healthy"):
         self.binary = binary
+        self.ready_path = ready_path
         self.env = env  # extra environment variables for the process (e.g. a password_env)
         self.config_text = config_text
         self.extra_args = tuple(extra_args)
@@ -87,14 +90,14 @@ class Exporter:
                 raise ExporterError(f"{' '.join(argv)} exited with {self.process.returncode} "
                                     f"during start-up\n{self.log_tail()}")
             try:
-                status, _, body = self.get("/-/healthy", timeout=1)
+                status, _, body = self.get(self.ready_path, timeout=1)
                 if status == 200:
                     return
                 last = f"HTTP {status}: {body[:200]!r}"
             except OSError as e:           # refused (not listening yet), reset, timeout
                 last = repr(e)
             if time.monotonic() >= deadline:
-                raise ExporterError(f"GET /-/healthy did not answer 200 within {self.start_timeout} s "
+                raise ExporterError(f"GET {self.ready_path} did not answer 200 within {self.start_timeout} s "
                                     f"(last: {last})\n{self.log_tail()}")
             time.sleep(0.05)
 
@@ -128,15 +131,20 @@ class Exporter:
             return f"(no exporter log: {e})"
 
     def get(self, path, headers=None, timeout=30):
-        """GET url+path. Returns (status, headers, body as str); 4xx/5xx are returned, not raised.
-        headers is an http.client.HTTPMessage (case-insensitive .get())."""
-        request = urllib.request.Request(self.url + path, headers=headers or {})
-        try:
-            with _OPENER.open(request, timeout=timeout) as r:
-                return r.status, r.headers, r.read().decode("utf-8", errors="replace")
-        except urllib.error.HTTPError as e:
-            with e:
-                return e.code, e.headers, e.read().decode("utf-8", errors="replace")
+        """GET url+path: http_get(self.url + path)."""
+        return http_get(self.url + path, headers, timeout)
+
+
+def http_get(url, headers=None, timeout=30):
+    """GET url, never through a proxy. Returns (status, headers, body as str); 4xx/5xx are
+    returned, not raised. headers is an http.client.HTTPMessage (case-insensitive .get())."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=timeout) as r:
+            return r.status, r.headers, r.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.headers, e.read().decode("utf-8", errors="replace")
 
 
 # ---- Prometheus text exposition format 0.0.4 --------------------------------------------
