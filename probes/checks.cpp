@@ -10,7 +10,7 @@
 #include "checks/greeting.h"
 #include "checks/mx.h"
 #include "checks/send.h"
-#include "checks/tls.h"
+#include "checks/starttls.h"
 
 namespace smtp_exporter::probes {
 

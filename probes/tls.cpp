@@ -201,4 +201,10 @@ TlsInfo inspect_session(SSL* ssl, const std::vector<int>& x509_errors, const std
   return info;
 }
 
+double earliest_not_after(const std::vector<Certificate>& chain) {
+  std::int64_t t = chain.front().not_after;
+  for (const auto& c : chain) t = std::min(t, c.not_after);
+  return static_cast<double>(t);
+}
+
 }  // namespace smtp_exporter::probes

@@ -35,4 +35,7 @@ TlsInfo inspect_session(SSL* ssl, const std::vector<int>& x509_errors, const std
 // The facts of one certificate.
 Certificate describe_certificate(X509* cert);
 
+// The earliest notAfter of a non-empty chain, Unix seconds (probe_ssl_*_expiry).
+double earliest_not_after(const std::vector<Certificate>& chain);
+
 }  // namespace smtp_exporter::probes

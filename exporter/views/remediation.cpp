@@ -628,8 +628,8 @@ std::optional<std::string> advice_line(std::string_view text, const RemediationC
     if (line.compare(found + 5, 8, "@SERVER ") == 0) {
       out += "@" + context.dns_server + " ";
       found += 8;
-    } else if (line.compare(found + 5, 1, "@") != 0) {
-      out += "@" + context.dns_server + " ";
+    } else if (line.compare(found + 5, 1, "@") != 0 && line.compare(found + 5, 7, "+trace ") != 0) {
+      out += "@" + context.dns_server + " ";  // not for a trace: it starts at the root
     }
   }
   out.append(line, at);

@@ -7,18 +7,14 @@
 
 #include <algorithm>
 
+#include "tls.h"
+
 namespace smtp_exporter::probes {
 namespace {
 
 namespace asio = boost::asio;
 constexpr std::string_view kName = "certificate";
 
-// The earliest notAfter of a non-empty chain.
-double earliest(const std::vector<Certificate>& chain) {
-  std::int64_t t = chain.front().not_after;
-  for (const auto& c : chain) t = std::min(t, c.not_after);
-  return static_cast<double>(t);
-}
 
 class CertificateCheck final : public Check {
  public:
@@ -50,11 +46,11 @@ class CertificateCheck final : public Check {
     if (tls.presented_chain.empty()) return;
     out.push_back({"probe_ssl_earliest_cert_expiry",
                    "Earliest notAfter of the presented certificate chain, Unix seconds.", {},
-                   earliest(tls.presented_chain)});
+                   earliest_not_after(tls.presented_chain)});
     const auto& last_chain = tls.verified_chain.empty() ? tls.presented_chain : tls.verified_chain;
     out.push_back({"probe_ssl_last_chain_expiry_timestamp_seconds",
                    "Earliest notAfter of the verified chain (the presented one when unverified), Unix seconds.", {},
-                   earliest(last_chain)});
+                   earliest_not_after(last_chain)});
     const Certificate& leaf = tls.presented_chain.front();
     out.push_back({"probe_ssl_last_chain_info", "The leaf certificate presented by the server.",
                    {{"subject", leaf.subject},

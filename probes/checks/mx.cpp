@@ -5,6 +5,8 @@
 #include "checks/mx.h"
 
 #include <algorithm>
+
+#include "tls.h"
 #include <boost/asio/steady_timer.hpp>
 
 #include "dns.h"
@@ -198,12 +200,6 @@ class MxProbe {
 };
 
 
-// The earliest notAfter of a non-empty chain.
-double earliest(const std::vector<Certificate>& chain) {
-  std::int64_t t = chain.front().not_after;
-  for (const auto& c : chain) t = std::min(t, c.not_after);
-  return static_cast<double>(t);
-}
 
 class Mx final : public Check {
  public:
@@ -246,7 +242,7 @@ class Mx final : public Check {
                        "Greeting latency of this MX host address in seconds.", labels,
                        *h.result.banner_latency_seconds});
       if (h.result.tls && !h.result.tls->presented_chain.empty()) {
-        double t = earliest(h.result.tls->presented_chain);
+        double t = earliest_not_after(h.result.tls->presented_chain);
         out.push_back({"probe_smtp_mx_host_ssl_earliest_cert_expiry_timestamp_seconds",
                        "Earliest certificate notAfter presented by this MX host address, Unix seconds.", labels, t});
         soonest = soonest ? std::min(*soonest, t) : t;

@@ -255,14 +255,16 @@ timeout = "5s"
         self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
         self.assertIn(": Degraded", out.stdout.splitlines()[0])
         self.assertIn("dns/no_mx: The domain has no MX records (implicit MX)", out.stdout)
-        self.assertIn("`dig MX nomx.test`", out.stdout)
+        # The module's [dns] server is filled into the dig commands (issue 19).
+        self.assertIn(f"`dig @127.0.0.1 -p {self.dns.port} MX nomx.test`", out.stdout)
 
     def test_nxdomain(self):
         out = check("mx:missing.test", f"--config.file={self.config.name}")
         self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
         self.assertRegex(out.stdout, r"\n  mx +[0-9.]+ ms  nxdomain: ")
         self.assertIn("dns/nxdomain: The name does not exist (NXDOMAIN)", out.stdout)
-        self.assertIn("`dig MX missing.test`", out.stdout)
+        self.assertIn(f"`dig @127.0.0.1 -p {self.dns.port} MX missing.test`", out.stdout)
+        self.assertIn("`dig +trace missing.test`", out.stdout)  # a trace starts at the root, not at the server
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance")

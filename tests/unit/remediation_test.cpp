@@ -332,6 +332,7 @@ TEST(AdviceLine, IpTargetsAndConfiguredResolver) {
             "See the MX records: `dig @127.0.0.1 -p 5353 MX example.com`.");
   EXPECT_EQ(advice_line("Ask each server directly: `dig @SERVER {host}`.", c),
             "Ask each server directly: `dig @127.0.0.1 -p 5353 mx.example.com`.");
+  EXPECT_EQ(advice_line("Follow it: `dig +trace {domain}`.", c), "Follow it: `dig +trace example.com`.");
   EXPECT_EQ(advice_line("Ask another resolver: `dig @1.1.1.1 {host}`.", c),
             "Ask another resolver: `dig @1.1.1.1 mx.example.com`.");
 }

@@ -2,7 +2,7 @@
 // handshake (the session's SmtpSession::upgrade_to_tls, which implicit TLS
 // runs right after connect) and EHLO again over TLS. What the handshake
 // found is the certificate unit's (probes/checks/certificate.cpp).
-#include "checks/tls.h"
+#include "checks/starttls.h"
 
 #include "checks/ehlo.h"
 #include "smtp_session.h"

@@ -1,4 +1,4 @@
-// STARTTLS (RFC 3207) (probes/checks/tls.cpp).
+// STARTTLS (RFC 3207) (probes/checks/starttls.cpp).
 #pragma once
 
 #include "smtp_exporter/check.h"
