@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <stdexcept>
 
 namespace smtp_exporter::probes {
@@ -87,11 +88,21 @@ DnsError classify(int status) {
 // Carries an Asio completion handler through c-ares' `void* arg`, and
 // completes it on the handler's executor, never inline: c-ares may call
 // back from inside ares_query or ares_destroy.
+// Above zero while ~DnsResolver runs ares_destroy. The callbacks c-ares makes
+// then (ARES_EDESTRUCTION) belong to lookups whose waiting coroutine is torn
+// down with the resolver: the resolver lives in that coroutine's frame (or in
+// an object it holds), so this happens only when the frame is destroyed
+// unfinished, i.e. at shutdown (execution_context::shutdown). A completion
+// posted then would sit in a loop that never runs it again and leak with the
+// frame it owns; dropping the handler destroys that frame instead.
+thread_local int resolvers_being_destroyed = 0;
+
 template <typename Handler, typename Result>
 struct Pending {
   Handler handler;
   static void complete(void* arg, Result result) {
     std::unique_ptr<Pending> self(static_cast<Pending*>(arg));
+    if (resolvers_being_destroyed > 0) return;  // the handler goes with `self`
     auto executor = asio::get_associated_executor(self->handler);
     asio::post(executor, [h = std::move(self->handler), r = std::move(result)]() mutable { h(std::move(r)); });
   }
@@ -129,6 +140,19 @@ struct DnsResolver::State : std::enable_shared_from_this<State> {
   ares_channel channel = nullptr;
   asio::steady_timer timer;
   std::map<int, std::shared_ptr<Watch>> watches;
+
+  // Once: by ~DnsResolver, or by the loop's shutdown (DnsShutdown) when a
+  // coroutine still waits on a lookup. Pending callbacks run with
+  // ARES_EDESTRUCTION, and their handlers are dropped (see Pending).
+  void destroy_channel() {
+    if (!channel) return;
+    timer.cancel();
+    ares_channel doomed = std::exchange(channel, nullptr);
+    ++resolvers_being_destroyed;
+    ares_destroy(doomed);
+    --resolvers_being_destroyed;
+    for (auto& [fd, watch] : watches) watch->descriptor.release();
+  }
 
   static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
     auto* self = static_cast<State*>(data);
@@ -191,6 +215,45 @@ struct DnsResolver::State : std::enable_shared_from_this<State> {
   }
 };
 
+namespace {
+
+// A coroutine waiting on a lookup is owned by the handler c-ares holds, and the
+// coroutine's frame owns the resolver, and so the channel: a cycle that no
+// completion breaks once the loop has stopped. The loop's shutdown
+// (execution_context::shutdown, at exit) calls this service, which destroys
+// every live channel, so the waiting frames are destroyed, not leaked.
+class DnsShutdown : public asio::execution_context::service {
+ public:
+  using key_type = DnsShutdown;
+  static asio::execution_context::id id;
+  explicit DnsShutdown(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+  void add(const std::shared_ptr<DnsResolver::State>& state) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(states_, [](const auto& weak) { return weak.expired(); });
+    states_.push_back(state);
+  }
+
+ private:
+  void shutdown() override {
+    std::vector<std::shared_ptr<DnsResolver::State>> live;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& weak : states_)
+        if (auto state = weak.lock()) live.push_back(std::move(state));
+      states_.clear();
+    }
+    for (const auto& state : live) state->destroy_channel();
+  }
+
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<DnsResolver::State>> states_;
+};
+
+asio::execution_context::id DnsShutdown::id;
+
+}  // namespace
+
 DnsResolver::DnsResolver(const asio::any_io_executor& executor, const DnsOptions& options)
     : state_(std::make_shared<State>(executor)) {
   static std::once_flag init;
@@ -215,19 +278,18 @@ DnsResolver::DnsResolver(const asio::any_io_executor& executor, const DnsOptions
     std::string csv;
     for (const auto& s : options.servers) csv += (csv.empty() ? "" : ",") + s;
     if (int status = ares_set_servers_ports_csv(state_->channel, csv.c_str()); status != ARES_SUCCESS) {
-      ares_destroy(state_->channel);
+      ares_destroy(std::exchange(state_->channel, nullptr));
       throw std::runtime_error("DNS servers \"" + csv + "\": " + ares_strerror(status));
     }
   }
+  asio::use_service<DnsShutdown>(asio::query(executor, asio::execution::context)).add(state_);
 }
 
-DnsResolver::~DnsResolver() {
-  state_->timer.cancel();
-  ares_destroy(state_->channel);  // pending callbacks run with ARES_EDESTRUCTION
-  for (auto& [fd, watch] : state_->watches) watch->descriptor.release();
-}
+DnsResolver::~DnsResolver() { state_->destroy_channel(); }
 
-void DnsResolver::cancel() { ares_cancel(state_->channel); }
+void DnsResolver::cancel() {
+  if (state_->channel) ares_cancel(state_->channel);
+}
 
 asio::awaitable<AddressLookup> DnsResolver::addresses(const std::string& name) {
   auto initiate = [this, &name](auto handler) {

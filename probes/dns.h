@@ -100,8 +100,11 @@ class DnsResolver {
   // Ends every pending lookup with DnsError::cancelled.
   void cancel();
 
- private:
+ // The c-ares channel and its sockets (dns.cpp); public only for the loop's
+ // shutdown hook there.
   struct State;
+
+ private:
   std::shared_ptr<State> state_;
   // One ares_query of `type` for `name`, its answer parsed by Parse on success.
   template <typename Result, void (*Parse)(unsigned char* answer, int length, Result& result)>
