@@ -285,6 +285,16 @@ DnsResolver::DnsResolver(const asio::any_io_executor& executor, const DnsOptions
   asio::use_service<DnsShutdown>(asio::query(executor, asio::execution::context)).add(state_);
 }
 
+BoundedResolver::BoundedResolver(const asio::any_io_executor& executor, const config::DnsConfig& dns,
+                                 std::chrono::steady_clock::time_point at)
+    : resolver(std::make_shared<DnsResolver>(executor, dns_options(dns))), deadline(executor, at) {
+  deadline.async_wait([weak = std::weak_ptr<DnsResolver>(resolver)](const error_code& e) {
+    if (auto r = weak.lock(); r && !e) r->cancel();
+  });
+}
+
+BoundedResolver::~BoundedResolver() { deadline.cancel(); }
+
 DnsResolver::~DnsResolver() { state_->destroy_channel(); }
 
 void DnsResolver::cancel() {

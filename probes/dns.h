@@ -9,6 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -109,6 +110,17 @@ class DnsResolver {
   // One ares_query of `type` for `name`, its answer parsed by Parse on success.
   template <typename Result, void (*Parse)(unsigned char* answer, int length, Result& result)>
   boost::asio::awaitable<Result> query(const std::string& name, int type);
+};
+
+// A resolver whose lookups end at `at` (a probe's deadline, a background
+// round's end): a timer cancels them then, so every awaiting lookup completes
+// with DnsError::timeout instead of waiting for c-ares' own retries.
+struct BoundedResolver {
+  BoundedResolver(const boost::asio::any_io_executor& executor, const config::DnsConfig& dns,
+                  std::chrono::steady_clock::time_point at);
+  ~BoundedResolver();
+  std::shared_ptr<DnsResolver> resolver;
+  boost::asio::steady_timer deadline;
 };
 
 }  // namespace smtp_exporter::probes

@@ -208,20 +208,6 @@ asio::awaitable<DnsblZoneResult> ask_zone(DnsResolver& resolver, const config::D
   co_return r;
 }
 
-// A resolver whose lookups end at `at`: a timer cancels them (as fcrdns does).
-struct BoundedResolver {
-  BoundedResolver(const asio::any_io_executor& executor, const config::DnsConfig& dns,
-                  asio::steady_timer::time_point at)
-      : resolver(std::make_shared<DnsResolver>(executor, dns_options(dns))), deadline(executor, at) {
-    deadline.async_wait([weak = std::weak_ptr<DnsResolver>(resolver)](const boost::system::error_code& e) {
-      if (auto r = weak.lock(); r && !e) r->cancel();
-    });
-  }
-  ~BoundedResolver() { deadline.cancel(); }
-  std::shared_ptr<DnsResolver> resolver;
-  asio::steady_timer deadline;
-};
-
 // Every zone about `address` at once, bounded by `deadline_at`.
 asio::awaitable<std::vector<DnsblZoneResult>> ask_zones(const config::DnsblConfig& dnsbl,
                                                         const config::DnsConfig& dns,

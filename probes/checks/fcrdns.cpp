@@ -55,12 +55,9 @@ class Fcrdns final : public Check {
     s.ehlo_hostname = first_word(result.ehlo_greeting);
 
     auto executor = co_await asio::this_coro::executor;
-    auto resolver = std::make_shared<DnsResolver>(executor, dns_options(context.request.module.dns));
     // The probe's deadline bounds the lookups too.
-    asio::steady_timer deadline(executor, context.deadline.at());
-    deadline.async_wait([weak = std::weak_ptr<DnsResolver>(resolver)](const boost::system::error_code& e) {
-      if (auto r = weak.lock(); r && !e) r->cancel();
-    });
+    BoundedResolver bounded(executor, context.request.module.dns, context.deadline.at());
+    DnsResolver* resolver = bounded.resolver.get();
     auto started = std::chrono::steady_clock::now();
     PtrLookup ptr = co_await resolver->ptr(address);
     s.ptr_error = ptr.error;
@@ -71,7 +68,6 @@ class Fcrdns final : public Check {
     for (std::size_t i = 0; i < forward.size(); ++i)
       if (std::find(forward[i].addresses.begin(), forward[i].addresses.end(), address) != forward[i].addresses.end())
         s.confirmed.push_back(ptr.names[i]);
-    deadline.cancel();
 
     std::string names;
     for (const auto& n : s.ptr_names) names += (names.empty() ? "" : ", ") + n;
