@@ -11,10 +11,17 @@ namespace {
 
 using probes::Health;
 
+// The units' report of a result. /healthz's fields and notes are facts of
+// the result alone: a module's settings only shape the `check` text.
+probes::Report units_report(const probes::ProbeResult& r) {
+  static const config::Module no_module;
+  return probes::report(r, no_module);
+}
+
 // Durations (milliseconds), latencies and days with two decimals at most.
 json::Value two_decimals(double v) { return json::rounded(v, "%.2f"); }
 
-json::Value data_of(const TargetStatus& t) {
+json::Value data_of(const TargetStatus& t, probes::Report* report) {
   json::Value out{{"target", t.target.target}, {"module", t.target.module}};
   if (!t.target.description.empty()) out["description"] = t.target.description;
   if (!t.target.labels.empty()) out["labels"] = t.target.labels;
@@ -25,59 +32,25 @@ json::Value data_of(const TargetStatus& t) {
   const probes::ProbeResult& r = *t.last;
   out["lastProbe"] = rfc3339(t.finished_at);
   out["success"] = r.success;
-  if (r.banner_latency_seconds) {
-    // Greetings take milliseconds: seconds with two decimals would read 0.
-    out["bannerLatencySeconds"] = json::rounded(*r.banner_latency_seconds, "%.6f");
-    out["bannerLatencyMs"] = two_decimals(*r.banner_latency_seconds * 1000);
-  }
-  // Cut, not rounded, like every whole-day count (probes::whole_days): 4.999 is 4.99, "4 days".
-  if (r.tls && r.tls->leaf_days_to_expiry)
-    out["daysToExpiry"] = two_decimals(std::trunc(*r.tls->leaf_days_to_expiry * 100) / 100);
-  if (r.mx) {
-    out["mxRecordCount"] = r.mx->records.size();
-    if (!r.mx->dns_only) out["mxReachable"] = r.mx->reachable;
-  }
   if (r.failure) {
     out["failureStage"] = probes::to_string(r.failure->stage);
     out["failureReason"] = probes::to_string(r.failure->reason);
   }
-  // AUTH and the test message: attempts, each retried attempt's error type,
-  // the token, the recipients' replies.
-  if (r.attempts) {
-    out["attempts"] = *r.attempts;
-    json::Value errors = json::Value::array();
-    for (const auto& f : r.retried) errors.push_back(probes::to_string(f.reason));
-    out["attemptErrors"] = std::move(errors);
-    if (r.auth_success) out["authenticated"] = *r.auth_success;
-    if (!r.recipients.empty()) {
-      json::Value recipients = json::Value::array();
-      for (const auto& rcpt : r.recipients) recipients.push_back({{"address", rcpt.address}, {"code", rcpt.code}});
-      out["recipients"] = std::move(recipients);
-    }
-    if (!r.message_token.empty()) {
-      out["messageToken"] = r.message_token;
-      out["messageAccepted"] = r.message_accepted;
-    }
-  }
+  // Each unit's part (greeting latency, days to expiry, the MX set, the test
+  // message, ...), in registry order.
+  for (auto& [key, value] : report->healthz.items()) out[key] = std::move(value);
   return out;
 }
 
 }  // namespace
 
-std::string describe(const probes::ProbeResult& r, std::uint16_t port) {
+std::string describe(const probes::ProbeResult& r, std::uint16_t port) { return describe(r, units_report(r), port); }
+
+std::string describe(const probes::ProbeResult& r, const probes::Report& report, std::uint16_t port) {
   if (!r.health.findings.empty()) return r.health.findings.front();
-  if (r.mx) {
-    std::string names;
-    for (std::size_t i = 0; i < r.mx->records.size() && i < 3; ++i)
-      names += (i ? ", " : "") + r.mx->records[i].exchange;
-    if (r.mx->dns_only) return "MX lookup found " + std::to_string(r.mx->records.size()) + " record(s) (" + names + ")";
-    return "MX lookup found " + std::to_string(r.mx->records.size()) + " record(s) (" + names + "), " +
-           std::to_string(r.mx->reachable) + " reachable; the most preferred works";
-  }
+  if (!report.summary.empty()) return report.summary;
   std::string text = "SMTP server accepting connections on port " + std::to_string(port);
-  if (r.tls && r.tls->leaf_days_to_expiry)
-    text += " (" + r.tls->version + ", certificate valid for " +
-            std::to_string(probes::whole_days(*r.tls->leaf_days_to_expiry)) + " more days)";
+  if (!report.notes.empty()) text += " (" + probes::join(report.notes, "; ") + ")";
   return text;
 }
 
@@ -90,18 +63,19 @@ HealthReport health_report(const std::vector<TargetStatus>& targets) {
     overall = std::max(overall, status);
     double ms = t.last ? t.last->duration_seconds * 1000 : 0;
     total_ms = std::max(total_ms, ms);  // the checks run concurrently
-    std::string description = "not probed yet";
-    if (t.last) description = describe(*t.last, t.port);
+    std::optional<probes::Report> report;
+    if (t.last) report = units_report(*t.last);
+    std::string description = report ? describe(*t.last, *report, t.port) : "not probed yet";
     json::Value tags = json::Value::array({"smtp", t.target.module});
-    if (t.last && t.last->tls_established) tags.push_back("tls");
-    if (t.last && t.last->mx) tags.push_back("mx");
+    if (report)
+      for (const auto& tag : report->tags) tags.push_back(tag);
     for (const auto& tag : t.target.tags) tags.push_back(tag);
     checks.push_back({{"name", t.target.name},
                       {"status", probes::title(status)},
                       {"duration", two_decimals(ms)},
                       {"description", description},
                       {"tags", std::move(tags)},
-                      {"data", data_of(t)}});
+                      {"data", data_of(t, report ? &*report : nullptr)}});
   }
   json::Value report{{"status", probes::title(overall)}, {"totalDuration", two_decimals(total_ms)},
                      {"checks", std::move(checks)}};

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "smtp_exporter/report.h"
 
 namespace smtp_exporter::exporter {
 
@@ -22,5 +23,7 @@ HealthReport health_report(const std::vector<TargetStatus>& targets);
 // One sentence on what a result found ("SMTP server accepting connections on
 // port 587", "certificate of mail.example.com expires in 9 days").
 std::string describe(const probes::ProbeResult& result, std::uint16_t port);
+// The same, from the units' report of the result (probes::report).
+std::string describe(const probes::ProbeResult& result, const probes::Report& report, std::uint16_t port);
 
 }  // namespace smtp_exporter::exporter

@@ -10,6 +10,7 @@
 
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/probe_result.h"
+#include "smtp_exporter/report.h"
 #include "views/remediation.h"
 
 namespace smtp_exporter::exporter {
@@ -55,8 +56,7 @@ RemediationContext remediation_context(const CheckSubject& subject, const probes
 std::string render_check_text(const CheckReport& report);
 std::string render_check_json(const CheckReport& report);  // one JSON object, newline-terminated
 
-// Server-supplied text made safe for a terminal and for JSON: valid UTF-8 is
-// kept, control characters and invalid bytes become \xNN.
-std::string safe_text(std::string_view text);
+// Server-supplied text made safe for a terminal and for JSON (smtp_exporter/report.h).
+using probes::safe_text;
 
 }  // namespace smtp_exporter::exporter

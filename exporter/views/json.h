@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "smtp_exporter/report.h"
+
 namespace smtp_exporter::exporter::json {
 
 using Value = nlohmann::ordered_json;
@@ -14,10 +16,8 @@ using Value = nlohmann::ordered_json;
 // strings may carry what a server sent.
 std::string dump(const Value& value);
 
-// `value` with the digits printf's `format` ("%.2f", "%.9g") would keep. The
-// number is written in its shortest form that reads back the same (12.3,
-// not 12.30); an integral value is written as an integer (10, not 10.0).
-// Not finite: null.
-Value rounded(double value, const char* format);
+// `value` with the digits printf's `format` ("%.2f", "%.9g") would keep
+// (smtp_exporter/report.h: the check units write their numbers with it too).
+using probes::rounded;
 
 }  // namespace smtp_exporter::exporter::json

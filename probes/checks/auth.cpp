@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "sasl.h"
+#include "smtp_exporter/report.h"
 #include "smtp_session.h"
 
 namespace smtp_exporter::probes {
@@ -41,6 +42,12 @@ class Auth final : public Check {
     if (!r.auth_mechanism.empty())
       out.push_back({"probe_smtp_auth_mechanism_used_info", "The SASL mechanism the probe authenticated with.",
                      {{"mechanism", r.auth_mechanism}}, 1});
+  }
+
+  void report(const ProbeResult& r, const config::Module&, Report& out) const override {
+    if (!r.auth_success) return;
+    std::string with = r.auth_mechanism.empty() ? "" : " with " + safe_text(r.auth_mechanism);
+    out.facts.push_back({"AUTH", {*r.auth_success ? "authenticated" + with : "failed" + with}});
   }
 
   void findings(const ProbeResult&, const config::Module&, std::vector<Finding>&) const override {}

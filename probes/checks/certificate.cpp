@@ -6,6 +6,9 @@
 #include "checks/certificate.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "smtp_exporter/report.h"
 
 #include "tls.h"
 
@@ -15,6 +18,37 @@ namespace {
 namespace asio = boost::asio;
 constexpr std::string_view kName = "certificate";
 
+
+// "2026-11-23T14:23:28.000Z", as every JSON the exporter writes dates.
+std::string rfc3339(std::int64_t unix_seconds) {
+  std::string text = utc_text(unix_seconds);  // "2026-11-23 14:23:28 UTC"
+  return text.substr(0, 10) + "T" + text.substr(11, 8) + ".000Z";
+}
+
+// The text facts of one TLS session; verification failures are explained
+// with why they do not fail the probe, when they do not.
+void tls_facts(const TlsInfo& tls, const config::Module& module, std::vector<Fact>& out) {
+  out.push_back({"TLS", {safe_text(tls.version + ", " + tls.cipher) + " (server name " + safe_text(tls.server_name) + ")"}});
+  if (!tls.presented_chain.empty()) {
+    const Certificate& leaf = tls.presented_chain.front();
+    std::string expiry = "expires " + utc_text(leaf.not_after);
+    if (tls.leaf_days_to_expiry) expiry += " (" + days_left_text(*tls.leaf_days_to_expiry) + ")";
+    out.push_back({"Certificate", {"subject " + safe_text(leaf.subject), "issuer  " + safe_text(leaf.issuer), expiry}});
+  } else {
+    out.push_back({"Certificate", {"none presented"}});
+  }
+  if (tls.verified) {
+    out.push_back({"Verification", {"ok (trusted chain, valid dates, name matches)"}});
+    return;
+  }
+  std::string text = "failed: " + safe_text(join(tls.verify_errors, ", "));
+  if (!tls.verify_detail.empty()) text += " (" + safe_text(tls.verify_detail) + ")";
+  if (module.tls == config::TlsMode::opportunistic || module.tls_config.insecure_skip_verify)
+    text += "; not failing the probe (" +
+            std::string(module.tls == config::TlsMode::opportunistic ? "opportunistic TLS" : "insecure_skip_verify") +
+            ")";
+  out.push_back({"Verification", {text}});
+}
 
 class CertificateCheck final : public Check {
  public:
@@ -63,6 +97,24 @@ class CertificateCheck final : public Check {
                      {}, *tls.leaf_days_to_expiry});
   }
 
+  // STARTTLS, AUTH before TLS, the session and the certificate.
+  void report(const ProbeResult& r, const config::Module& module, Report& out) const override {
+    if (r.starttls_offered) out.facts.push_back({"STARTTLS", {*r.starttls_offered ? "offered" : "not offered"}});
+    if (r.auth_before_tls && *r.auth_before_tls)
+      out.facts.push_back({"AUTH", {"offered before TLS: credentials could be sent unencrypted"}});
+    if (r.tls) tls_facts(*r.tls, module, out.facts);
+    out.check["starttlsOffered"] = r.starttls_offered ? Json(*r.starttls_offered) : Json(nullptr);
+    out.check["tls"] = r.tls ? tls_json(*r.tls) : Json(nullptr);
+    if (r.tls_established) out.tags.push_back("tls");
+    if (r.tls && r.tls->leaf_days_to_expiry) {
+      double days = *r.tls->leaf_days_to_expiry;
+      // Cut, not rounded, like every whole-day count: 4.999 is 4.99, "4 days".
+      out.healthz["daysToExpiry"] = rounded(std::trunc(days * 100) / 100, "%.2f");
+      out.notes.push_back(r.tls->version + ", certificate valid for " + std::to_string(whole_days(days)) +
+                          " more days");
+    }
+  }
+
   // An expired certificate is unhealthy even when verification is skipped;
   // one expiring within degraded_cert_days is degraded. For a mail domain,
   // every MX host's.
@@ -89,6 +141,27 @@ class CertificateCheck final : public Check {
 };
 
 }  // namespace
+
+Json tls_json(const TlsInfo& tls) {
+  Json certificate;  // null
+  if (!tls.presented_chain.empty()) {
+    const Certificate& leaf = tls.presented_chain.front();
+    certificate = {{"subject", json_text(leaf.subject)},
+                   {"issuer", json_text(leaf.issuer)},
+                   {"serial", json_text(leaf.serial)},
+                   {"fingerprintSha256", json_text(leaf.fingerprint_sha256)},
+                   {"notBefore", json_text(rfc3339(leaf.not_before))},
+                   {"notAfter", json_text(rfc3339(leaf.not_after))}};
+  }
+  return {{"version", json_text(tls.version)},
+          {"cipher", json_text(tls.cipher)},
+          {"serverName", json_text(tls.server_name)},
+          {"verified", tls.verified},
+          {"verifyErrors", json_texts(tls.verify_errors)},
+          {"verifyDetail", json_text(tls.verify_detail)},
+          {"certificate", std::move(certificate)},
+          {"daysLeft", tls.leaf_days_to_expiry ? json_number(*tls.leaf_days_to_expiry) : Json(nullptr)}};
+}
 
 const Check& certificate_check() {
   static const CertificateCheck unit;

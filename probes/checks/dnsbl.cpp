@@ -23,6 +23,7 @@
 #include <atomic>
 
 #include "gather.h"
+#include "smtp_exporter/report.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -309,6 +310,33 @@ class Dnsbl final : public Check {
     }
     out.push_back({"probe_smtp_dnsbl_listings", "Blocklist zones listing the address (zones with usable answers).",
                    {}, static_cast<double>(listings)});
+  }
+
+  // Each zone's answer about the address.
+  void report(const ProbeResult& result, const config::Module&, Report& out) const override {
+    const auto* s = section<DnsblSection>(result, kName);
+    if (!s) return;
+    Fact fact{"Blocklists", {}};
+    Json zones = Json::array();
+    int listings = 0;
+    for (const auto& z : s->zones) {
+      std::string state = z.health == ZoneHealth::broken                ? "zone broken (" + z.health_detail + ")"
+                          : z.answer.kind == DnsblAnswer::Kind::error   ? "no answer (" + z.answer.reason + ")"
+                          : z.answer.kind == DnsblAnswer::Kind::listed  ? "LISTED (" + codes_text(z.answer) + ")"
+                                                                        : "not listed";
+      bool listed = z.usable() && z.answer.kind == DnsblAnswer::Kind::listed;
+      listings += listed ? 1 : 0;
+      fact.lines.push_back(safe_text(z.zone) + ": " + safe_text(state));
+      zones.push_back({{"zone", json_text(z.zone)},
+                       {"listed", listed},
+                       {"error", !z.usable()},
+                       {"detail", json_text(state)}});
+    }
+    if (fact.lines.empty()) fact.lines.push_back("no zones configured");
+    fact.lines.front() = s->ip + " on " + fact.lines.front();
+    out.facts.push_back(std::move(fact));
+    out.check["dnsbl"] = {{"ip", json_text(s->ip)}, {"listings", listings}, {"zones", std::move(zones)}};
+    out.healthz["dnsblListings"] = listings;
   }
 
   void findings(const ProbeResult& result, const config::Module&, std::vector<Finding>& out) const override {

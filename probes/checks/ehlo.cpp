@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "ehlo_reply.h"
+#include "smtp_exporter/report.h"
 #include "smtp_session.h"
 
 namespace smtp_exporter::probes {
@@ -40,6 +41,24 @@ class Ehlo final : public Check {
     if (r.seconds_in(Stage::ehlo) && !r.failure)
       out.push_back({"probe_smtp_helo_fallback", "Whether EHLO was rejected and the probe fell back to HELO.", {},
                      r.helo_fallback ? 1.0 : 0.0});
+  }
+
+  // The HELO fallback and the extensions, said to be before TLS when the
+  // handshake that should have followed failed (the list is the plain one).
+  void report(const ProbeResult& r, const config::Module& module, Report& out) const override {
+    if (r.helo_fallback) out.facts.push_back({"EHLO", {"rejected; HELO accepted (no extensions known)"}});
+    std::vector<std::string> extensions;
+    for (const auto& e : r.extensions) extensions.push_back(e.params.empty() ? e.keyword : e.keyword + " " + e.params);
+    if (!extensions.empty()) {
+      std::vector<std::string> shown;
+      for (const auto& e : extensions) shown.push_back(safe_text(e));
+      std::string when = r.tls_established ? " (over TLS)"
+                         : module.tls != config::TlsMode::none && r.starttls_offered.value_or(false) ? " (before TLS)"
+                                                                                                    : "";
+      out.facts.push_back({"Extensions", {join(shown, ", ") + when}});
+    }
+    out.check["extensions"] = json_texts(extensions);
+    out.check["authMechanisms"] = json_texts(r.auth_mechanisms);
   }
 
   void findings(const ProbeResult&, const config::Module&, std::vector<Finding>&) const override {}

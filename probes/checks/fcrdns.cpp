@@ -14,6 +14,7 @@
 #include <cctype>
 
 #include "gather.h"
+#include "smtp_exporter/report.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -98,6 +99,34 @@ class Fcrdns final : public Check {
                      {},
                      among(s->ptr_names, s->banner_hostname) ? 1.0 : 0.0});
     }
+  }
+
+  // The PTR names, which of them resolve back, and the names the server gives.
+  void report(const ProbeResult& result, const config::Module&, Report& out) const override {
+    const auto* s = section<FcrdnsSection>(result, kName);
+    if (!s) return;
+    Fact fact{"FCrDNS", {}};
+    if (s->ptr_names.empty()) {
+      fact.lines.push_back("no PTR record for " + s->ip + " (" + std::string(to_string(s->ptr_error)) + ")");
+    } else {
+      std::vector<std::string> ptr;
+      for (const auto& name : s->ptr_names) ptr.push_back(safe_text(name));
+      fact.lines.push_back(s->confirmed.empty() ? "not confirmed: " + join(ptr, ", ") + " does not resolve back to " + s->ip
+                                                : "ok: " + s->ip + " is " + safe_text(s->confirmed.front()) +
+                                                      ", which resolves back to it");
+      if (s->confirmed.empty() || ptr.size() > 1) fact.lines.push_back("PTR " + join(ptr, ", "));
+    }
+    if (!s->banner_hostname.empty()) fact.lines.push_back("greeting names " + safe_text(s->banner_hostname));
+    if (!s->ehlo_hostname.empty()) fact.lines.push_back("EHLO reply names " + safe_text(s->ehlo_hostname));
+    out.facts.push_back(std::move(fact));
+    std::vector<std::string> ptr_names(s->ptr_names.begin(), s->ptr_names.end());
+    out.check["fcrdns"] = {{"ip", json_text(s->ip)},
+                           {"ok", !s->confirmed.empty()},
+                           {"ptr", json_texts(ptr_names)},
+                           {"confirmed", json_texts(s->confirmed)},
+                           {"bannerHostname", json_text(s->banner_hostname)},
+                           {"ehloHostname", json_text(s->ehlo_hostname)}};
+    out.healthz["fcrdnsOk"] = !s->confirmed.empty();
   }
 
   void findings(const ProbeResult& result, const config::Module&, std::vector<Finding>& out) const override {

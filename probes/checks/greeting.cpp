@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "smtp_exporter/report.h"
 #include "smtp_session.h"
 
 namespace smtp_exporter::probes {
@@ -52,6 +53,30 @@ class Greeting final : public Check {
                      {},
                      *r.banner_latency_seconds});
     if (r.banner_code) out.push_back({"probe_smtp_banner_code", "Reply code of the server greeting.", {}, double(*r.banner_code)});
+  }
+
+  // The greeting's lines and how long it took.
+  void report(const ProbeResult& r, const config::Module&, Report& out) const override {
+    if (r.banner_latency_seconds) {
+      // Greetings take milliseconds: seconds with two decimals would read 0.
+      out.healthz["bannerLatencySeconds"] = rounded(*r.banner_latency_seconds, "%.6f");
+      out.healthz["bannerLatencyMs"] = rounded(*r.banner_latency_seconds * 1000, "%.2f");
+    }
+    if (!r.banner_code) {
+      out.check["greeting"] = nullptr;
+      return;
+    }
+    std::string code = std::to_string(*r.banner_code);
+    Fact fact{"Greeting", {}};
+    std::string first = r.banner_lines.empty() ? "" : " " + safe_text(r.banner_lines.front());
+    std::string latency = r.banner_latency_seconds ? " (after " + milliseconds_text(*r.banner_latency_seconds) + ")" : "";
+    fact.lines.push_back(code + first + latency);
+    for (std::size_t i = 1; i < r.banner_lines.size(); ++i) fact.lines.push_back(code + " " + safe_text(r.banner_lines[i]));
+    out.facts.push_back(std::move(fact));
+    out.check["greeting"] = {
+        {"code", *r.banner_code},
+        {"lines", json_texts(r.banner_lines)},
+        {"latencySeconds", r.banner_latency_seconds ? json_number(*r.banner_latency_seconds) : Json(nullptr)}};
   }
 
   void findings(const ProbeResult& r, const config::Module& module, std::vector<Finding>& out) const override {

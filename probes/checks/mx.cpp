@@ -9,6 +9,7 @@
 #include "tls.h"
 #include <boost/asio/steady_timer.hpp>
 
+#include "checks/certificate.h"
 #include "dns.h"
 #include "gather.h"
 
@@ -40,6 +41,7 @@ class MxProbe {
       : result(context.result), request_(context.request), deadline_(context.deadline),
         probe_host_(context.probe_host) {
     result.mx.emplace();
+    result.mx->domain = request_.host;
   }
 
   asio::awaitable<void> run() {
@@ -201,6 +203,65 @@ class MxProbe {
 
 
 
+// One host address in the report: how its probe went.
+std::string host_summary(const MxHost& h) {
+  std::string text = safe_text(h.exchange) + " (preference " + std::to_string(h.preference) + ", " + h.ip + "): ";
+  const ProbeResult& r = h.result;
+  if (r.failure) {
+    text += failure_text(*r.failure);
+  } else {
+    text += "ok";
+    if (r.banner_code && r.banner_latency_seconds)
+      text += ", greeting " + std::to_string(*r.banner_code) + " in " + milliseconds_text(*r.banner_latency_seconds);
+  }
+  if (r.tls && r.tls->leaf_days_to_expiry)
+    text += ", certificate " + days_left_text(*r.tls->leaf_days_to_expiry) + (r.tls->verified ? "" : " (not verified)");
+  return text;
+}
+
+void report_facts(const ProbeResult& r, std::vector<Fact>& out) {
+  const MxInfo& mx = *r.mx;
+  if (mx.null_mx) {
+    out.push_back({"MX records", {"null MX (MX 0 .): the domain accepts no mail"}});
+  } else if (mx.implicit) {
+    out.push_back({"MX records", {"none: mail goes to the domain's own address (implicit MX)"}});
+  } else if (!mx.records.empty()) {
+    std::vector<std::string> records;
+    for (const auto& rec : mx.records) records.push_back(std::to_string(rec.preference) + " " + safe_text(rec.exchange));
+    out.push_back({"MX records", {join(records, ", ")}});
+  }
+  if (r.mx_hosts.empty()) return;
+  std::vector<std::string> names, summaries;
+  for (const auto& h : r.mx_hosts) {
+    if (std::find(names.begin(), names.end(), h.exchange) == names.end()) names.push_back(h.exchange);
+    summaries.push_back(host_summary(h));
+  }
+  out.push_back({"Reachable", {std::to_string(mx.reachable) + " of " + std::to_string(names.size()) + " MX host(s)"}});
+  out.push_back({"MX hosts", std::move(summaries)});
+}
+
+Json report_json(const ProbeResult& r) {
+  Json records = Json::array(), hosts = Json::array();
+  for (const auto& record : r.mx->records)
+    records.push_back(
+        {{"exchange", json_text(record.exchange.empty() ? "." : record.exchange)}, {"preference", record.preference}});
+  for (const auto& h : r.mx_hosts)
+    hosts.push_back({{"exchange", json_text(h.exchange)},
+                     {"preference", h.preference},
+                     {"ip", json_text(h.ip)},
+                     {"reachable", h.reachable},
+                     {"success", h.result.success},
+                     {"greetingCode", h.result.banner_code ? Json(*h.result.banner_code) : Json(nullptr)},
+                     {"failure", json_failure(h.result.failure)},
+                     {"tls", h.result.tls ? tls_json(*h.result.tls) : Json(nullptr)}});
+  return {{"domain", json_text(r.mx->domain)},
+          {"records", std::move(records)},
+          {"implicit", r.mx->implicit},
+          {"nullMx", r.mx->null_mx},
+          {"reachable", r.mx->reachable},
+          {"hosts", std::move(hosts)}};
+}
+
 class Mx final : public Check {
  public:
   std::string_view name() const override { return "mx"; }
@@ -258,6 +319,25 @@ class Mx final : public Check {
     if (soonest)
       out.push_back({"probe_ssl_earliest_cert_expiry",
                      "Earliest notAfter of the presented certificate chain, Unix seconds.", {}, *soonest});
+  }
+
+  // The MX set and how each host address' probe went.
+  void report(const ProbeResult& r, const config::Module&, Report& out) const override {
+    if (!r.mx) {
+      out.check["mx"] = nullptr;
+      return;
+    }
+    report_facts(r, out.facts);
+    out.check["mx"] = report_json(r);
+    out.healthz["mxRecordCount"] = r.mx->records.size();
+    if (!r.mx->dns_only) out.healthz["mxReachable"] = r.mx->reachable;
+    out.tags.push_back("mx");
+    std::string names;
+    for (std::size_t i = 0; i < r.mx->records.size() && i < 3; ++i)
+      names += (i ? ", " : "") + r.mx->records[i].exchange;
+    out.summary = "MX lookup found " + std::to_string(r.mx->records.size()) + " record(s) (" + names + ")";
+    if (!r.mx->dns_only)
+      out.summary += ", " + std::to_string(r.mx->reachable) + " reachable; the most preferred works";
   }
 
   void findings(const ProbeResult& r, const config::Module&, std::vector<Finding>& out) const override {

@@ -4,6 +4,7 @@
 // whole conversation) and 5xx permanent.
 #include "checks/send.h"
 
+#include "smtp_exporter/report.h"
 #include "smtp_session.h"
 #include "test_message.h"
 
@@ -36,6 +37,60 @@ class Send final : public Check {
     if (r.message_accepted)
       out.push_back({"probe_smtp_message_info", "The token of the test message the server accepted (in its Subject).",
                      {{"token", r.message_token}}, 1});
+  }
+
+  // The conversation of AUTH and the test message, as the origin documents'
+  // SMTP executor returns it: attempts, each retried attempt's error type,
+  // the recipients' replies, the token.
+  void report(const ProbeResult& r, const config::Module&, Report& out) const override {
+    if (!r.recipients.empty()) {
+      std::vector<std::string> each;
+      for (const auto& rcpt : r.recipients)
+        each.push_back(safe_text(rcpt.address) + " " + std::to_string(rcpt.code) +
+                       (rcpt.code / 100 == 2 ? " (accepted)" : " (refused)"));
+      out.facts.push_back({"Recipients", {join(each, ", ")}});
+    }
+    if (!r.message_token.empty())
+      out.facts.push_back(
+          {"Message", {std::string(r.message_accepted ? "accepted" : "not accepted") + ", token " + r.message_token}});
+    if (!r.attempts) {
+      out.check["send"] = nullptr;  // the module has neither AUTH nor a message
+      return;
+    }
+    Fact attempts{"Attempts",
+                  {std::to_string(*r.attempts) + (r.retried.empty() ? "" : " (retried after a temporary failure)")}};
+    for (std::size_t i = 0; i < r.retried.size(); ++i)
+      attempts.lines.push_back("attempt " + std::to_string(i + 1) + ": " + failure_text(r.retried[i]));
+    out.facts.push_back(std::move(attempts));
+
+    Json recipients = Json::array(), attempt_errors = Json::array();
+    for (const auto& rcpt : r.recipients)
+      recipients.push_back({{"address", json_text(rcpt.address)}, {"code", rcpt.code}, {"accepted", rcpt.code / 100 == 2}});
+    for (const auto& f : r.retried) attempt_errors.push_back(json_failure(f));
+    out.check["send"] = {
+        {"attempts", *r.attempts},
+        {"attemptErrors", std::move(attempt_errors)},
+        {"authenticated", r.auth_success ? Json(*r.auth_success) : Json(nullptr)},
+        {"authMechanism", r.auth_mechanism.empty() ? Json(nullptr) : json_text(r.auth_mechanism)},
+        {"recipients", std::move(recipients)},
+        {"token", r.message_token.empty() ? Json(nullptr) : json_text(r.message_token)},
+        {"messageAccepted", r.message_accepted},
+        {"errorType", r.failure ? json_text(to_string(r.failure->reason)) : Json(nullptr)}};
+
+    out.healthz["attempts"] = *r.attempts;
+    Json errors = Json::array();
+    for (const auto& f : r.retried) errors.push_back(to_string(f.reason));
+    out.healthz["attemptErrors"] = std::move(errors);
+    if (r.auth_success) out.healthz["authenticated"] = *r.auth_success;
+    if (!r.recipients.empty()) {
+      Json brief = Json::array();
+      for (const auto& rcpt : r.recipients) brief.push_back({{"address", rcpt.address}, {"code", rcpt.code}});
+      out.healthz["recipients"] = std::move(brief);
+    }
+    if (!r.message_token.empty()) {
+      out.healthz["messageToken"] = r.message_token;
+      out.healthz["messageAccepted"] = r.message_accepted;
+    }
   }
 
   void findings(const ProbeResult&, const config::Module&, std::vector<Finding>&) const override {}

@@ -308,6 +308,7 @@ TEST(CheckReport, ContextForAMailDomain) {
   s.mx = true;
   ProbeResult r;
   r.mx = probes::MxInfo{};
+  r.mx->domain = "example.test";  // as the MX unit records it
   r.mx->records = {{"mx1.example.test", 10}, {"mx2.example.test", 20}};
   ProbeResult ok;
   ok.success = true;
@@ -485,6 +486,7 @@ TEST(CheckJson, MailDomain) {
   s.mx = true;
   ProbeResult r;
   r.mx = probes::MxInfo{};
+  r.mx->domain = "example.test";  // as the MX unit records it
   r.mx->records = {{"mx1.example.test", 10}};
   r.mx->reachable = 0;
   r.mx_hosts.push_back({"mx1.example.test", 10, "192.0.2.1", false, refused()});

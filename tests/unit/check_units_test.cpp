@@ -12,6 +12,7 @@
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/health.h"
 #include "smtp_exporter/render.h"
+#include "smtp_exporter/report.h"
 #include "views/remediation.h"
 
 namespace smtp_exporter::probes {
@@ -143,6 +144,77 @@ TEST(Fcrdns, FindingsReachHealthMetricsAndRemediation) {
               HasSubstr("probe_smtp_fcrdns_ok{ip=\"192.0.2.25\",mx=\"mx.example.org\"} 0"));
   EXPECT_THAT(classify_health(domain, module).findings,
               Contains("mx.example.org (192.0.2.25): 192.0.2.25 has no PTR record (nxdomain)"));
+}
+
+std::vector<std::string> labels(const Report& report) {
+  std::vector<std::string> out;
+  for (const auto& f : report.facts) out.push_back(f.label);
+  return out;
+}
+
+// The `check` report and /healthz print what the units report, in registry
+// order: a unit's facts appear only when its part of the result is there.
+TEST(CheckReport, EachUnitReportsItsOwnFactsInRegistryOrder) {
+  ProbeResult r;
+  r.success = true;
+  r.banner_code = 220;
+  r.banner_lines = {"mx.example.org ESMTP", "second line"};
+  r.banner_latency_seconds = 0.0042;
+  r.extensions = {{"PIPELINING", ""}, {"SIZE", "1000"}};
+  r.starttls_offered = true;
+  r.tls_established = true;
+  r.tls = TlsInfo{};
+  r.tls->version = "TLS 1.3";
+  r.tls->verified = true;
+  r.tls->leaf_days_to_expiry = 29.9;
+  r.attempts = 1;
+  r.message_token = "abc123";
+  r.message_accepted = true;
+  Report report = probes::report(r, config::Module{});
+  EXPECT_THAT(labels(report), ::testing::ElementsAre("STARTTLS", "TLS", "Certificate", "Verification", "Greeting",
+                                                     "Extensions", "Message", "Attempts"));
+  EXPECT_THAT(report.facts[4].lines, ::testing::ElementsAre("220 mx.example.org ESMTP (after 4.2 ms)", "220 second line"));
+  EXPECT_EQ(report.facts[5].lines.front(), "PIPELINING, SIZE 1000 (over TLS)");
+  // The JSON of `check`: each unit's keys, null when it has nothing.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : report.check.items()) keys.push_back(key);
+  EXPECT_THAT(keys, ::testing::ElementsAre("starttlsOffered", "tls", "mx", "greeting", "extensions", "authMechanisms",
+                                           "send"));
+  EXPECT_TRUE(report.check["mx"].is_null());
+  EXPECT_EQ(report.check["send"]["token"], "abc123");
+  // /healthz: fields, tags and the note of the description.
+  EXPECT_EQ(report.healthz["daysToExpiry"], 29.9);
+  EXPECT_EQ(report.healthz["bannerLatencyMs"], 4.2);
+  EXPECT_EQ(report.healthz["messageToken"], "abc123");
+  EXPECT_THAT(report.tags, ::testing::ElementsAre("tls"));
+  EXPECT_THAT(report.notes, ::testing::ElementsAre("TLS 1.3, certificate valid for 29 more days"));
+  EXPECT_TRUE(report.summary.empty());
+}
+
+TEST(CheckReport, OptionalUnitsReportOnlyWhenTheyRan) {
+  ProbeResult without;
+  Report none = probes::report(without, config::Module{});
+  EXPECT_FALSE(none.check.contains("fcrdns"));
+  EXPECT_THAT(labels(none), Not(Contains("FCrDNS")));
+
+  Report report = probes::report(with_fcrdns(section_for({"mail.example.org"}, {}, "other.example.org", "")),
+                                 config::Module{});
+  ASSERT_THAT(labels(report), Contains("FCrDNS"));
+  const Fact& fact = report.facts.back();
+  EXPECT_EQ(fact.lines.front(), "not confirmed: mail.example.org does not resolve back to 192.0.2.25");
+  EXPECT_THAT(fact.lines, Contains("greeting names other.example.org"));
+  EXPECT_EQ(report.check["fcrdns"]["ok"], false);
+  EXPECT_EQ(report.check["fcrdns"]["ptr"][0], "mail.example.org");
+  EXPECT_EQ(report.healthz["fcrdnsOk"], false);
+}
+
+TEST(CheckReport, ServerTextIsMadeSafe) {
+  ProbeResult r;
+  r.banner_code = 220;
+  r.banner_lines = {"evil\x1b[31m\r\nname"};
+  Report report = probes::report(r, config::Module{});
+  ASSERT_THAT(labels(report), Contains("Greeting"));
+  EXPECT_EQ(report.facts.front().lines.front(), "220 evil\\x1B[31m\\x0D\\x0Aname");
 }
 
 TEST(ReverseName, OctetsAndNibbles) {

@@ -54,6 +54,7 @@ struct Remediation {
 };
 
 class SmtpSession;  // probes/smtp_session.h: the transport session units talk through
+struct Report;      // smtp_exporter/report.h: what the views print of a unit
 
 // Where a unit's step runs in the probe.
 enum class Phase {
@@ -97,6 +98,9 @@ class Check {
   virtual void series(const ProbeResult& result, std::vector<Series>& out) const = 0;
   // Its findings, from its part of `result`, read like series().
   virtual void findings(const ProbeResult& result, const config::Module& module, std::vector<Finding>& out) const = 0;
+  // Its part of the `check` report (text facts, JSON fields) and of /healthz's
+  // data, read like series() (smtp_exporter/report.h). Nothing by default.
+  virtual void report(const ProbeResult& /*result*/, const config::Module& /*module*/, Report& /*out*/) const {}
   // The remediation entries of its findings' keys.
   virtual const std::vector<Remediation>& remediations() const {
     static const std::vector<Remediation> none;

@@ -128,6 +128,7 @@ struct MxInfo {
     std::string exchange;
     int preference = 0;
   };
+  std::string domain;           // the mail domain looked up
   std::vector<Record> records;  // sorted by preference, then name
   bool implicit = false;  // no MX: the domain's own addresses (RFC 5321 §5.1)
   bool null_mx = false;   // MX 0 "." (RFC 7505): no mail accepted
