@@ -187,7 +187,14 @@ asio::awaitable<bool> SmtpSession::upgrade_to_tls(Stage stage) {
   auto started = Clock::now();
   if (!tls_context_) tls_context_ = request_.tls_context;
   if (!tls_context_) tls_context_ = make_tls_context(request_.module.tls_config);
-  tls_.emplace(io_->socket, tls_context_->ssl);
+  asio::ssl::context* context = nullptr;
+  try {
+    context = &tls_context_->ssl();  // built by the first probe that needs it
+  } catch (const std::exception& e) {
+    fail(stage, FailureReason::tls_error, std::string("tls_config: ") + e.what());
+    co_return false;
+  }
+  tls_.emplace(io_->socket, *context);
   const std::string& server_name = !request_.server_name.empty()                     ? request_.server_name
                                    : !request_.module.tls_config.server_name.empty() ? request_.module.tls_config.server_name
                                                                                       : request_.host;

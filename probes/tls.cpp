@@ -93,26 +93,28 @@ int protocol_version(config::TlsVersion v) {
   return 0;
 }
 
-std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config) {
-  auto context = std::make_shared<TlsContext>();
-  SSL_CTX* ctx = context->ssl.native_handle();
+namespace {
+
+// The settings of `config` on a new client context.
+void configure(boost::asio::ssl::context& context, const config::TlsConfig& config) {
+  SSL_CTX* ctx = context.native_handle();
   boost::system::error_code ec;
   if (config.ca_file.empty()) {
     if (const char* dir = hashed_system_ca_dir()) {
       if (SSL_CTX_load_verify_dir(ctx, dir) != 1)
         throw std::runtime_error(std::string("cannot use the system's trusted CAs in ") + dir + ": " + openssl_error());
     } else {
-      context->ssl.set_default_verify_paths(ec);
+      context.set_default_verify_paths(ec);
       if (ec) throw std::runtime_error("cannot load the system's trusted CAs: " + ec.message());
     }
   } else {
-    context->ssl.load_verify_file(config.ca_file, ec);
+    context.load_verify_file(config.ca_file, ec);
     if (ec) throw std::runtime_error("ca_file \"" + config.ca_file + "\": " + ec.message());
   }
   if (!config.cert_file.empty()) {
-    context->ssl.use_certificate_chain_file(config.cert_file, ec);
+    context.use_certificate_chain_file(config.cert_file, ec);
     if (ec) throw std::runtime_error("cert_file \"" + config.cert_file + "\": " + ec.message());
-    context->ssl.use_private_key_file(config.key_file, boost::asio::ssl::context::pem, ec);
+    context.use_private_key_file(config.key_file, boost::asio::ssl::context::pem, ec);
     if (ec) throw std::runtime_error("key_file \"" + config.key_file + "\": " + ec.message());
   }
   if (config.min_version && SSL_CTX_set_min_proto_version(ctx, protocol_version(*config.min_version)) != 1)
@@ -121,7 +123,23 @@ std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config) {
     throw std::runtime_error("max_version: " + openssl_error());
   if (!config.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, config.ciphers.c_str()) != 1)
     throw std::runtime_error("ciphers \"" + config.ciphers + "\": " + openssl_error());
+}
+
+}  // namespace
+
+std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config, bool now) {
+  auto context = std::make_shared<TlsContext>(config);
+  if (now) context->ssl();
   return context;
+}
+
+boost::asio::ssl::context& TlsContext::ssl() {
+  std::call_once(built_, [this] {
+    boost::asio::ssl::context built(boost::asio::ssl::context::tls_client);
+    configure(built, config_);  // throws: built_ stays unset, the next call tries again
+    ssl_.emplace(std::move(built));
+  });
+  return *ssl_;
 }
 
 void prepare_session(SSL* ssl, const std::string& server_name) {

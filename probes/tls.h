@@ -6,6 +6,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,9 +16,18 @@
 
 namespace smtp_exporter::probes {
 
-struct TlsContext {
-  TlsContext() : ssl(boost::asio::ssl::context::tls_client) {}
-  boost::asio::ssl::context ssl;
+class TlsContext {
+ public:
+  explicit TlsContext(config::TlsConfig config) : config_(std::move(config)) {}
+  // Built on the first call (once, whichever thread calls first); throws
+  // std::runtime_error when OpenSSL refuses a setting, and tries again on
+  // the next call.
+  boost::asio::ssl::context& ssl();
+
+ private:
+  config::TlsConfig config_;
+  std::once_flag built_;
+  std::optional<boost::asio::ssl::context> ssl_;
 };
 
 // Sets SNI (for names, not IP addresses) and the name or address the

@@ -81,6 +81,7 @@ int run(const exporter::Options& options) {
     app_options.config_file = options.config_file;
     app_options.route_prefix = options.route_prefix;
     app_options.external_url = options.external_url;
+    app_options.build_tls_now = options.config_check;  // the check includes what OpenSSL says of tls_config
     if (web && !web->users.empty()) app_options.basic_auth = std::make_shared<exporter::BasicAuth>(web->users);
     if (!options.web_config_file.empty())
       app_options.reload_web = [&server_for_reload, &app_holder,

@@ -10,7 +10,7 @@
 
 namespace smtp_exporter::exporter {
 
-std::shared_ptr<const Runtime> Runtime::build(config::Config config) {
+std::shared_ptr<const Runtime> Runtime::build(config::Config config, bool tls_now) {
   auto runtime = std::make_shared<Runtime>();
   // EHLO needs a name; modules that give none use this host's FQDN (or,
   // without one, the probe's address literal).
@@ -27,9 +27,14 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config) {
     auto same = std::find_if(runtime->tls.begin(), runtime->tls.end(), [&](const auto& built) {
       return config.modules.at(built.first).tls_config == module.tls_config;
     });
+    // Built on first use (probes/tls.h), unless a setting only OpenSSL can
+    // judge is there to be judged now: a cipher list, a client certificate
+    // and its key (do they match?); everything for --config.check. The
+    // config loader has seen that every file can be read.
+    bool now = tls_now || !module.tls_config.ciphers.empty() || !module.tls_config.cert_file.empty();
     try {
       runtime->tls.emplace(name, same != runtime->tls.end() ? same->second
-                                                            : probes::make_tls_context(module.tls_config));
+                                                            : probes::make_tls_context(module.tls_config, now));
     } catch (const std::exception& e) {
       throw std::runtime_error(config.source + ": modules." + name + ".tls_config: " + e.what());
     }

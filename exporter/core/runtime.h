@@ -21,9 +21,10 @@ struct Runtime {
   // /probe requests that may run at once ([limits], or sized for the machine).
   std::size_t max_concurrent_probes = 1;
 
-  // Fills in EHLO names, builds the TLS contexts and checks the targets of
-  // [[targets]]. Throws std::runtime_error with the place and the reason.
-  static std::shared_ptr<const Runtime> build(config::Config config);
+  // Fills in EHLO names, makes the TLS contexts (built on first use, or now
+  // with `tls_now`: --config.check) and checks the targets of [[targets]].
+  // Throws std::runtime_error with the place and the reason.
+  static std::shared_ptr<const Runtime> build(config::Config config, bool tls_now = false);
 
   // The request to probe `target` ("HOST[:PORT]" or "mx:DOMAIN") with the
   // module `module_name`; nullopt with a one-line error. Its deadline is set

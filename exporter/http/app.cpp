@@ -147,7 +147,9 @@ App::App(config::Config config, AppOptions options) : state_(std::make_unique<St
 
 App::~App() = default;
 
-void App::set_config(config::Config config) { install(Runtime::build(std::move(config))); }
+void App::set_config(config::Config config) {
+  install(Runtime::build(std::move(config), state_->options.build_tls_now));
+}
 
 void App::install(std::shared_ptr<const Runtime> runtime) {
   std::shared_ptr<const config::Config> view(runtime, &runtime->config);
@@ -170,7 +172,7 @@ std::string App::reload() {
     std::function<void()> apply_web = state_->options.reload_web ? state_->options.reload_web() : nullptr;
     const std::string& file = state_->options.config_file;
     std::shared_ptr<const Runtime> runtime =
-        Runtime::build(file.empty() ? config::default_config() : config::load_file(file));
+        Runtime::build(file.empty() ? config::default_config() : config::load_file(file), state_->options.build_tls_now);
     if (apply_web) apply_web();
     install(std::move(runtime));
   } catch (const std::exception& e) {

@@ -15,6 +15,7 @@
 #include "fake_smtp_server.h"
 #include "probe_helpers.h"
 #include "smtp_exporter/render.h"
+#include "smtp_exporter/tls_context.h"
 #include "test_pki.h"
 
 namespace smtp_exporter::testing {
@@ -232,6 +233,28 @@ TEST_F(TlsProbe, SystemTrustStoreAsAHashedDirectory) {
     expect_failure(r, Stage::starttls, FailureReason::certificate_error);
     EXPECT_THAT(r.tls->verify_errors, ElementsAre("unknown_ca"));
   }
+}
+
+// A module's context is built by its first TLS probe (probes/tls.h): a CA
+// file that looks like PEM but that OpenSSL cannot use fails that probe at
+// the TLS stage with the setting named; --config.check (now = true) says it
+// at load.
+TEST_F(TlsProbe, AContextOpenSslRefusesFailsTheProbeThatBuildsIt) {
+  std::filesystem::path bad = std::filesystem::path(pki_->dir()) / "broken-ca.pem";
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n", f);
+    std::fclose(f);
+  }
+  FakeSmtpServer server(starttls_server(identity(*valid_)));
+  config::Module m = module(config::TlsMode::starttls);
+  m.tls_config.ca_file = bad.string();
+  auto r = probe(server, m);
+  expect_failure(r, Stage::starttls, FailureReason::tls_error);
+  EXPECT_THAT(r.failure->detail, HasSubstr("tls_config: ca_file \"" + bad.string() + "\""));
+  EXPECT_THROW(probes::make_tls_context(m.tls_config, true), std::runtime_error);
+  EXPECT_NO_THROW(probes::make_tls_context(m.tls_config));  // lazily: not yet
 }
 
 TEST_F(TlsProbe, ExpiringSoonIsReportedButVerifies) {

@@ -56,6 +56,9 @@ struct AppOptions {
   std::string external_url;
   std::size_t agent_concurrency = 32;  // scheduled probes running at once
   std::size_t auth_threads = 1;        // bcrypt workers (BasicAuth::check), off the event loop
+  // --config.check: build every module's TLS context at load (its whole
+  // check) instead of on first use.
+  bool build_tls_now = false;
 };
 
 // The route of `path` under --web.route-prefix `prefix` ("/" or "/a/b"):

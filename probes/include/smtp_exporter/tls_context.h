@@ -9,10 +9,14 @@
 
 namespace smtp_exporter::probes {
 
-struct TlsContext;  // defined in probes/tls.h
+class TlsContext;  // defined in probes/tls.h
 
-// Throws std::runtime_error with the reason (unreadable CA, bad key, unknown cipher...).
-std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config);
+// The context of `config`. OpenSSL builds it on first use (TlsContext::ssl):
+// building one maps most of libcrypto and the default provider's tables
+// (about 4 MB of RSS), which an exporter probing only greetings never needs.
+// `now`: built here, throwing std::runtime_error with the reason (a PEM
+// file OpenSSL cannot use, a cipher list that matches nothing).
+std::shared_ptr<TlsContext> make_tls_context(const config::TlsConfig& config, bool now = false);
 
 // OpenSSL's protocol version (TLS1_2_VERSION, ...) of a configured version;
 // also used by the exporter's server context (--web.config.file).
