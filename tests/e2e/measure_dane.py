@@ -64,7 +64,14 @@ port = {port}
 tls = "starttls"
 tls_config = {{ insecure_skip_verify = true }}
 """
+        plain_config = config[config.index("[modules.starttls]"):]
         try:
+            # The validator is made at start-up when a module has dane = true (the /metrics self-test):
+            # its RSS is the difference with an exporter without one, after the same probes.
+            with Exporter(args.exporter, config_text=plain_config, extra_args=("--log.level=warn",)) as exporter:
+                for _ in range(20):
+                    exporter.get(f"/probe?target=h0.dane.lab:{port}&module=starttls")
+                rss_without = rss_kib(exporter.process.pid)
             with Exporter(args.exporter, config_text=config, extra_args=("--log.level=warn",)) as exporter:
                 pid = exporter.process.pid
 
@@ -96,6 +103,8 @@ tls_config = {{ insecure_skip_verify = true }}
     print(f"DANE probe, a new name each:     {cold * 1000:.2f} ms CPU/probe  ({cold / plain:.2f}x plain; "
           f"cache ratio cold/repeated {cold / repeated:.2f})")
     print(f"first DANE probe:                {first * 1000:.2f} ms CPU")
+    print(f"RSS after 20 STARTTLS probes, no dane module: {rss_without} KiB; with one (validator and "
+          f"self-test): {rss_before} KiB (+{rss_before - rss_without} KiB)")
     print(f"RSS before the first DANE probe: {rss_before} KiB; after it: {rss_after_first} KiB "
           f"(+{rss_after_first - rss_before} KiB); after {2 * n + 1} DANE probes: {rss_end} KiB")
 
