@@ -29,7 +29,7 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr std::string_view kName = "dane";
-constexpr int kTypeA = 1, kTypeAAAA = 28, kTypeTLSA = 52, kTypeDNSKEY = 48;
+constexpr int kTypeA = 1, kTypeAAAA = 28, kTypeMX = 15, kTypeTLSA = 52, kTypeDNSKEY = 48;
 
 int rank(DnssecStatus s) {
   switch (s) {
@@ -113,11 +113,28 @@ class Dane final : public Check {
     section.host = lower(request.host);
 
     // The host's addresses (RFC 7672 §2.2.2: their status decides whether
-    // TLSA applies, and a CNAME makes its target the first TLSA base).
+    // TLSA applies, and a CNAME makes its target the first TLSA base), and
+    // for an MX host the MX answer that named it (§2.2.1), at once.
     std::string host = section.host;
-    const int address_types[] = {kTypeA, kTypeAAAA};
-    std::vector<ValidatedAnswer> addresses = co_await gather<ValidatedAnswer>(
-        2, [&](std::size_t i) { return validated_lookup(options, host, address_types[i], deadline); });
+    std::string domain = lower(request.mail_domain);
+    const std::string* names[] = {&host, &host, &domain};
+    const int types[] = {kTypeA, kTypeAAAA, kTypeMX};
+    std::vector<ValidatedAnswer> answers = co_await gather<ValidatedAnswer>(
+        domain.empty() ? 2 : 3, [&](std::size_t i) { return validated_lookup(options, *names[i], types[i], deadline); });
+    if (answers.size() == 3) {
+      const ValidatedAnswer& mx = answers[2];
+      section.mx_status = mx.status;
+      if (mx.status == DnssecStatus::bogus || mx.status == DnssecStatus::indeterminate) {
+        std::string why = describe(mx);
+        section.detail = why;
+        FailureReason reason =
+            mx.status == DnssecStatus::bogus ? FailureReason::dnssec_bogus : FailureReason::tlsa_lookup_error;
+        result_of(s, std::move(section));
+        s.fail(Stage::resolve, reason, "validated look-up of the MX records of " + domain + ": " + why);
+        co_return Next::end;
+      }
+    }
+    std::vector<ValidatedAnswer> addresses(answers.begin(), answers.begin() + 2);
     section.address_status = DnssecStatus::secure;
     bool any_answer = false;
     for (const auto& a : addresses) {
@@ -188,11 +205,12 @@ class Dane final : public Check {
     std::string found = section.records.empty() ? "no TLSA records" : records_text(section.records);
     s.note(LogEntry::Kind::info, "DANE: " + section.tlsa_name + " (" + std::string(to_string(section.tlsa_status)) +
                                      "), addresses of " + host + " " + std::string(to_string(section.address_status)) +
+                                     (section.mx_status ? ", MX of " + domain + " " + std::string(to_string(*section.mx_status)) : "") +
                                      ": " + found + (malformed ? " (" + std::to_string(malformed) + " malformed)" : "") + " in " +
                                      std::to_string(seconds) + "s");
     if (!section.records.empty()) {
       if (!section.applies())
-        s.note(LogEntry::Kind::info, "DANE: the chain of answers is insecure: senders ignore these records");
+        s.note(LogEntry::Kind::info, "DANE: the chain of answers (MX, addresses, TLSA) is insecure: senders ignore these records");
       s.set_tls_hook(hook(s, section, host, canonical));
     }
     result_of(s, std::move(section));
@@ -447,7 +465,10 @@ class Dane final : public Check {
 
 }  // namespace
 
-DnssecStatus DaneSection::status() const { return worst(address_status, tlsa_status); }
+DnssecStatus DaneSection::status() const {
+  DnssecStatus s = worst(address_status, tlsa_status);
+  return mx_status ? worst(*mx_status, s) : s;
+}
 
 int DaneSection::usable_count() const {
   return static_cast<int>(std::count_if(records.begin(), records.end(), [](const DaneRecord& r) { return r.usable; }));

@@ -3,6 +3,8 @@
 // us against the presented chain (tlsa.h). docs/dane.md.
 #pragma once
 
+#include <optional>
+
 #include "dnssec.h"
 #include "smtp_exporter/check.h"
 #include "tlsa.h"
@@ -18,6 +20,9 @@ struct DaneRecord {
 struct DaneSection {
   std::string host;       // the TLSA base domain asked first (the host, or its CNAME target)
   std::string tlsa_name;  // _PORT._tcp.BASE of the records used
+  // The MX answer of the mail domain, for an MX host (RFC 7672 §2.2.1: an
+  // insecure MX set makes its host names, and so their TLSA, untrusted).
+  std::optional<DnssecStatus> mx_status;
   DnssecStatus address_status = DnssecStatus::indeterminate;  // the host's A/AAAA
   DnssecStatus tlsa_status = DnssecStatus::indeterminate;     // the TLSA answer
   std::string detail;     // why, when bogus or indeterminate
@@ -27,7 +32,7 @@ struct DaneSection {
   int authority_depth = -1;         // SSL_get0_dane_authority
   int authority_usage = -1;         // the usage of the record that authenticated
 
-  // The whole chain of answers (addresses, TLSA): the worst status of both.
+  // The whole chain of answers (MX, addresses, TLSA): the worst status.
   DnssecStatus status() const;
   // Secure records from a secure chain: what senders enforce.
   bool applies() const { return status() == DnssecStatus::secure && !records.empty(); }

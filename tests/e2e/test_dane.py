@@ -15,8 +15,10 @@ TLSA records at _PORT._tcp.HOST:
   mail.plain.lab (unsigned zone) with 3 1 1         insecure: ignored (degraded)
   alias       CNAME to mail.plain.lab, 3 1 1        insecure address: not enforced (degraded)
   mail.bogus.lab (signatures expired in 2021)       dnssec_bogus (unhealthy)
-plus implicit TLS, the /metrics self-test, and the DNS faults: a resolver that never answers
-(the validator times out) and one that refuses.
+plus mail domains (mx:dane.lab, a secure MX set; mx:plain.lab, an unsigned one), implicit TLS,
+the /metrics self-test, and the DNS faults: a resolver that never answers (the validator times
+out) and one that refuses. DaneAgainstPostfix (root): a real Postfix, STARTTLS and implicit TLS,
+authenticated by a 3 1 1 record of its own key, and a name whose record names another key.
 
 Run: python3 tests/e2e/test_dane.py --exporter build/smtp_exporter
 """
@@ -35,7 +37,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import BlackHoleResolver, Exporter, SignedZones, TlsSmtp, free_port, parse_metrics  # noqa: E402
+from harness import (BlackHoleResolver, Exporter, SignedZones, TlsSmtp, free_port, parse_metrics,  # noqa: E402
+                     shared_postfix)
 
 
 def openssl(*args, cwd):
@@ -137,11 +140,12 @@ class DaneAgainstSignedZones(unittest.TestCase):
                 host("variants", f"3 0 1 {sha256(pki.der('leaf.pem'))}",
                      f"3 1 2 {hashlib.sha512(leaf_spki).hexdigest()}") +
                 host("ta", f"2 1 1 {ca}") +
-                ["alias IN CNAME mail.plain.lab.", f"{p}.alias IN TLSA 3 1 1 {current}"])
+                ["alias IN CNAME mail.plain.lab.", f"{p}.alias IN TLSA 3 1 1 {current}",
+                 "@ IN MX 10 rollover.dane.lab."])
         cls.zones = SignedZones({
             "dane.lab": (dane, "signed"),
             "bogus.lab": (host("mail", f"3 1 1 {current}"), "expired"),
-            "plain.lab": (host("mail", f"3 1 1 {current}"), "unsigned"),
+            "plain.lab": (host("mail", f"3 1 1 {current}") + ["@ IN MX 10 mail.plain.lab."], "unsigned"),
         })
         cls.zones.start()
         cls.addClassCleanup(cls.zones.stop)
@@ -312,6 +316,29 @@ dns_servers = ["{cls.refusing.server}"]
         self.assertEqual(values(m, "probe_smtp_dane_usable_records"), [0])
         self.assertEqual(self.health(m), ["degraded"])
 
+    def domain(self, domain, module):
+        status, _, body = self.exporter.get(f"/probe?target=mx:{domain}&module={module}")
+        self.assertEqual(status, 200, body)
+        return parse_metrics(body)
+
+    def test_mail_domain_with_a_secure_mx_set(self):
+        m = self.domain("dane.lab", "dane")
+        self.assertEqual(values(m, "probe_success"), [1])
+        host = {"mx": "rollover.dane.lab", "ip": "127.0.0.1"}
+        self.assertEqual(values(m, "probe_smtp_dane_dnssec_status", status="secure", **host), [1])
+        self.assertEqual(values(m, "probe_smtp_dane_verified", **host), [1])
+        self.assertEqual(values(m, "probe_smtp_dane_rollover_ready", **host), [1])
+        self.assertEqual(self.health(m), ["healthy"])
+
+    def test_mail_domain_with_an_insecure_mx_set(self):
+        # RFC 7672 §2.2.1: the MX answer is unsigned, so its host's TLSA records do not count.
+        m = self.domain("plain.lab", "dane_pkix")
+        self.assertEqual(values(m, "probe_success"), [1])
+        host = {"mx": "mail.plain.lab", "ip": "127.0.0.1"}
+        self.assertEqual(values(m, "probe_smtp_dane_dnssec_status", status="insecure", **host), [1])
+        self.assertEqual(values(m, "probe_smtp_dane_usable_records", **host), [0])
+        self.assertEqual(self.health(m), ["degraded"])
+
     def test_implicit_tls(self):
         m = self.probe("match.dane.lab", module="dane_implicit")
         self.assertEqual(values(m, "probe_success"), [1])
@@ -344,6 +371,65 @@ dns_servers = ["{cls.refusing.server}"]
                 break
             time.sleep(0.1)
         self.assertEqual(got, [1])
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: starts a private Postfix instance")
+class DaneAgainstPostfix(unittest.TestCase):
+    """A real Postfix (STARTTLS on its smtp port, implicit TLS on smtps) behind 3 1 1 records of its
+    own key in a signed zone; DANE-EE checks no name, so Postfix's mail.example.test certificate
+    authenticates postfix.dane.lab. A second name publishes another key."""
+
+    @classmethod
+    def setUpClass(cls):
+        pf = cls.postfix = shared_postfix()
+        pem = subprocess.run(["openssl", "x509", "-in", pf.cert_file, "-noout", "-pubkey"], check=True,
+                             capture_output=True).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem, check=True,
+                             capture_output=True).stdout
+        digest = hashlib.sha256(der).hexdigest()
+        records = ["postfix IN A 127.0.0.1", "wrongkey IN A 127.0.0.1"]
+        for port in (pf.smtp_port, pf.smtps_port):
+            records += [f"_{port}._tcp.postfix IN TLSA 3 1 1 {digest}", f"_{port}._tcp.wrongkey IN TLSA 3 1 1 {'cd' * 32}"]
+        cls.zones = SignedZones({"dane.lab": (records, "signed")})
+        cls.zones.start()
+        cls.addClassCleanup(cls.zones.stop)
+        config = f"""
+[dns]
+servers = ["{cls.zones.server}"]
+trust_anchor_file = "{cls.zones.anchor_file}"
+
+[modules.dane]
+port = {pf.smtp_port}
+tls = "starttls"
+dane = true
+
+[modules.dane_smtps]
+port = {pf.smtps_port}
+tls = "implicit"
+dane = true
+"""
+        cls.exporter = Exporter(exporter_binary(), config_text=config)
+        cls.exporter.start()
+        cls.addClassCleanup(cls.exporter.stop)
+
+    def probe(self, host, module):
+        port = self.postfix.smtps_port if module == "dane_smtps" else self.postfix.smtp_port
+        status, _, body = self.exporter.get(f"/probe?target={host}:{port}&module={module}")
+        self.assertEqual(status, 200, body)
+        return parse_metrics(body)
+
+    def test_starttls_and_implicit_tls_authenticated_by_dane(self):
+        for module in ("dane", "dane_smtps"):
+            m = self.probe("postfix.dane.lab", module)
+            self.assertEqual(values(m, "probe_success"), [1], module)
+            self.assertEqual(values(m, "probe_smtp_dane_verified"), [1], module)
+            self.assertEqual(values(m, "probe_smtp_dane_tlsa_record_match", usage="3", depth="0"), [1], module)
+
+    def test_another_key_fails(self):
+        m = self.probe("wrongkey.dane.lab", "dane")
+        self.assertEqual(values(m, "probe_success"), [0])
+        self.assertEqual(values(m, "probe_smtp_dane_matching_records"), [0])
+        self.assertEqual([l["reason"] for n, l, v in m if n == "probe_smtp_failure_info"], ["dane_mismatch"])
 
 
 if __name__ == "__main__":

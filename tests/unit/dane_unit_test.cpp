@@ -127,6 +127,17 @@ TEST(DaneUnit, AnInsecureAddressMakesSecureTlsaInsecure) {
   EXPECT_THAT(keys(with(s)), ElementsAre("dane/insecure_tlsa"));
 }
 
+TEST(DaneUnit, AnInsecureMxSetMakesItsHostsTlsaInsecure) {
+  DaneSection s = secure({rec(3, 0)}, false);
+  s.mx_status = DnssecStatus::insecure;
+  EXPECT_EQ(s.status(), DnssecStatus::insecure);
+  EXPECT_FALSE(s.applies());
+  s.mx_status = DnssecStatus::secure;
+  EXPECT_EQ(s.status(), DnssecStatus::secure);
+  s.mx_status = DnssecStatus::bogus;
+  EXPECT_EQ(s.status(), DnssecStatus::bogus);
+}
+
 TEST(DaneUnit, OnlyUnusableRecordsAreDegraded) {
   ProbeResult r = with(secure({rec(1, 0, false), rec(0, -1, false)}, false));
   auto series = check_series(r);
