@@ -75,6 +75,10 @@ Config from_table(const toml::table& root, const std::string& source, Secrets se
   if (const toml::table* dns = top.table("dns")) {
     TableReader dns_reader(*dns, "dns", source);
     config.dns = read_dns(dns_reader, {}, "servers", "timeout", "tries");
+    if (auto anchor = dns_reader.string("trust_anchor_file")) {
+      if (!std::ifstream(*anchor)) dns_reader.fail("trust_anchor_file", "cannot read \"" + *anchor + "\"");
+      config.dns.trust_anchor_file = *anchor;
+    }
     dns_reader.finish();
   }
   if (const toml::table* dnsbl = top.table("dnsbl"))
@@ -90,6 +94,10 @@ Config from_table(const toml::table& root, const std::string& source, Secrets se
       if (module.checks.contains("dnsbl") && !config.dnsbl)
         TableReader(*table, "modules." + key, source)
             .fail("dnsbl", "needs the blocklists to ask: add a [dnsbl] table with zones (docs/dnsbl.md)");
+      if (module.checks.contains("dane") && module.tls != TlsMode::starttls &&
+          module.tls != TlsMode::implicit)
+        TableReader(*table, "modules." + key, source)
+            .fail("dane", "needs TLS: set tls = \"starttls\" or \"implicit\" (docs/dane.md)");
       module.dnsbl = config.dnsbl;
       config.modules.emplace(key, std::move(module));
     }

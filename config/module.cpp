@@ -220,6 +220,7 @@ SendConfig read_send(const toml::table& table, const std::string& path, const st
 const std::vector<std::string_view> kCheckSwitches{
     "fcrdns",
     "dnsbl",
+    "dane",
 };
 
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},

@@ -47,6 +47,9 @@
       SMTPExporterConfigReloadFailed: '10m',
       SMTPAddressBlocklisted: '15m',
       SMTPDNSBLZoneBroken: '30m',
+      SMTPDANEMismatch: '5m',
+      SMTPDNSSECBogus: '5m',
+      SMTPDANERolloverNotReady: '1d',
     },
 
     // Dashboards.

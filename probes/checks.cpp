@@ -4,6 +4,7 @@
 
 #include "checks/auth.h"
 #include "checks/certificate.h"
+#include "checks/dane.h"
 #include "checks/dnsbl.h"
 #include "checks/ehlo.h"
 #include "checks/fcrdns.h"
@@ -18,6 +19,7 @@ const std::vector<const Check*>& checks() {
   static const std::vector<const Check*> units{
       &certificate_check(),  // the TLS session and certificate chain (facts of the session's handshake)
       &mx_check(),        // domain: the MX set, then every host address at once
+      &dane_check(),      // session: validated TLSA look-ups (DNSSEC), before the connection and its handshake
       &greeting_check(),  // session: resolve, connect (implicit TLS), the 220 greeting
       &ehlo_check(),      // session: EHLO (HELO fallback) and its extensions
       &tls_check(),       // session: STARTTLS, the handshake, EHLO again

@@ -42,6 +42,9 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::auth_error: return "auth_error";
     case FailureReason::temporary_failure: return "temporary_failure";
     case FailureReason::permanent_failure: return "permanent_failure";
+    case FailureReason::dane_mismatch: return "dane_mismatch";
+    case FailureReason::dnssec_bogus: return "dnssec_bogus";
+    case FailureReason::tlsa_lookup_error: return "tlsa_lookup_error";
   }
   return "unknown";
 }

@@ -199,6 +199,7 @@ asio::awaitable<bool> SmtpSession::upgrade_to_tls(Stage stage) {
                                    : !request_.module.tls_config.server_name.empty() ? request_.module.tls_config.server_name
                                                                                       : request_.host;
   prepare_session(tls_->native_handle(), server_name);
+  if (tls_hook_.before) tls_hook_.before(tls_->native_handle());
   tls_->set_verify_mode(asio::ssl::verify_peer);
   tls_->set_verify_callback([errors = &x509_errors_](bool preverified, asio::ssl::verify_context& context) {
     if (!preverified) errors->push_back(X509_STORE_CTX_get_error(context.native_handle()));
@@ -220,6 +221,15 @@ asio::awaitable<bool> SmtpSession::upgrade_to_tls(Stage stage) {
     summary += ", certificate \"" + tls.presented_chain.front().subject + "\" issued by \"" +
                tls.presented_chain.front().issuer + "\"";
   note(LogEntry::Kind::info, "TLS established: " + summary);
+  if (tls_hook_.after) {
+    if (auto verdict = tls_hook_.after(tls_->native_handle(), x509_errors_, *result.tls)) {
+      if (!*verdict) co_return true;
+      Failure failure = **verdict;
+      fail(stage, failure.reason, failure.detail);
+      co_await quit();
+      co_return false;
+    }
+  }
   if (tls.verified) co_return true;
   std::string problems;
   for (const auto& e : tls.verify_errors) problems += (problems.empty() ? "" : ", ") + e;

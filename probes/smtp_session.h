@@ -15,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,17 @@ struct SessionIo {
 
   // Closes the socket (and cancels DNS) when `at` passes.
   void arm(const Deadline& at, const std::shared_ptr<SessionIo>& self);
+};
+
+// A unit's part in the TLS handshake (the dane unit): `before` runs on the
+// new SSL once SNI and the name check are set (it may replace both);
+// `after` runs once the handshake completed. When `after` returns a
+// verdict, it replaces the PKIX judgment: nullopt inside means authenticated
+// (or, RFC 7672 §2.2, not to be authenticated), a Failure fails the probe.
+struct TlsHook {
+  std::function<void(SSL* ssl)> before;
+  std::function<std::optional<std::optional<Failure>>(SSL* ssl, const std::vector<int>& x509_errors, TlsInfo& tls)>
+      after;
 };
 
 class SmtpSession {
@@ -96,6 +108,8 @@ class SmtpSession {
   // end of the connection (RFC 5321 §4.1.4), which every server accepts.
   std::string ehlo_argument() const;
   bool tls_up() const { return tls_.has_value(); }
+  // For the next handshake(s) of this session.
+  void set_tls_hook(TlsHook hook) { tls_hook_ = std::move(hook); }
   // Bytes received and not yet parsed (after STARTTLS's 220 there must be none).
   bool has_unread_bytes() const { return !buffer_.empty(); }
   // When the TCP handshake ended (or the implicit TLS one): the greeting's clock starts here.
@@ -117,6 +131,7 @@ class SmtpSession {
   std::string buffer_;                       // bytes received and not yet parsed
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;  // once up, all I/O goes through it
   std::vector<int> x509_errors_;  // verification problems seen during the handshake
+  TlsHook tls_hook_;
   Clock::time_point connected_at_;
   std::optional<Clock::time_point> reply_arrived_;
 

@@ -10,6 +10,10 @@ build_pkgs=(cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libssl-dev libc-ares-dev prometheus-cpp-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libyaml-cpp-dev libcrypt-dev nlohmann-json3-dev zlib1g-dev)
 test_pkgs=(postfix libsasl2-modules sasl2-bin dnsmasq-base prometheus curl openssl python3 python3-yaml ca-certificates)
+# DANE (issue 14): libunbound validates DNSSEC in the exporter, dns-root-data is its root trust
+# anchor; nsd serves the e2e tests' zones, signed at test time with ldns-signzone (ldnsutils).
+build_pkgs+=(libunbound-dev dns-root-data)
+test_pkgs+=(nsd ldnsutils)
 # jsonnet: the monitoring mixin (scripts/mixin.sh, the test mixin.fresh); amtool from
 # prometheus-alertmanager checks the Alertmanager example (alerts.alertmanager). policy-rc.d below
 # keeps its service from starting.

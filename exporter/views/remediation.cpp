@@ -661,6 +661,9 @@ std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason
     case FailureReason::auth_error: return {"auth/auth_error"};
     case FailureReason::temporary_failure: return {"smtp/temporary_failure"};
     case FailureReason::permanent_failure: return {"smtp/permanent_failure"};
+    case FailureReason::dane_mismatch: return {"dane/mismatch"};
+    case FailureReason::dnssec_bogus: return {"dane/dnssec_bogus"};
+    case FailureReason::tlsa_lookup_error: return {"dane/tlsa_lookup_error"};
     case FailureReason::null_mx: return {"dns/null_mx"};
     case FailureReason::no_reachable_mx: return {"connect/no_reachable_mx"};
     case FailureReason::not_offered: return {stage == Stage::auth ? "auth/not_offered" : "tls/not_offered"};

@@ -289,6 +289,38 @@ local util = import '../lib/util.libsonnet';
         ],
       },
       {
+        name: 'smtp-exporter.dane',
+        rules: [
+          // DANE (RFC 7672): usable TLSA records from a secure chain of answers, and none matches
+          // the chain the server presented (the series exist only once a handshake ran, so a
+          // server that is down fires SMTPProbeFailing, not this).
+          alert(
+            'SMTPDANEMismatch',
+            'critical',
+            '%s > 0\nand\n%s == 0\n' % [m('probe_smtp_dane_usable_records'), m('probe_smtp_dane_matching_records')],
+            'No TLSA record of %s%s matches its certificate' % [who, mxHost],
+            'For %s, none of the {{ $value }} usable TLSA records of %s%s has matched the certificate the server presents: DANE-enforcing senders defer mail to it, then bounce it. Publish the digest of the current key (smtp_exporter check shows the openssl command).' % [during('SMTPDANEMismatch'), who, mxHost],
+          ),
+          // An answer DANE relies on (the host's addresses, its TLSA) fails DNSSEC validation:
+          // validating senders cannot reach the host at all.
+          alert(
+            'SMTPDNSSECBogus',
+            'critical',
+            '%s == 1\n' % m('probe_smtp_dane_dnssec_status', 'status="bogus"'),
+            'DNSSEC validation fails for %s%s' % [who, mxHost],
+            'The DNSSEC validation of the TLSA records or addresses of %s%s has failed for %s (bogus = {{ $value }}; expired signatures, a DS that matches no key): validating senders treat the host as unreachable and defer mail.' % [who, mxHost, during('SMTPDNSSECBogus')],
+          ),
+          // DANE works today, but only for the current key (docs/dane.md, "rollover_ready").
+          alert(
+            'SMTPDANERolloverNotReady',
+            'warning',
+            '%s > 0\nand\n%s == 0\n' % [m('probe_smtp_dane_matching_records'), m('probe_smtp_dane_rollover_ready')],
+            'A key change of %s%s will break DANE' % [who, mxHost],
+            'The {{ $value }} matching TLSA record(s) of %s%s match only the current key, and have for %s: when the key or certificate changes, DANE-enforcing senders defer mail until new records are published. Publish the next key\'s record (or a DANE-TA record) first.' % [who, mxHost, during('SMTPDANERolloverNotReady')],
+          ),
+        ],
+      },
+      {
         name: 'smtp-exporter.exporter',
         rules: [
           // Without a successful scrape there is no probe_success, so no other alert can fire.

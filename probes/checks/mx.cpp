@@ -136,6 +136,7 @@ class MxProbe {
         host.mx = false;
         host.host = hosts[i].exchange;
         host.address = address.to_string();
+        host.mail_domain = request_.host;
         requests.push_back(std::move(host));
         out.push_back({hosts[i].exchange, hosts[i].preference, address.to_string(), false, {}});
       }

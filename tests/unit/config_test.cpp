@@ -92,6 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"dns-tries-out-of-range.toml", "2:13: modules.smtp.dns_tries: must be between 1 and 10"},
         BadFile{"dns-servers-not-an-array.toml", "2:15: modules.smtp.dns_servers: expected an array of strings"},
         BadFile{"unknown-dns-key.toml", "2:11: dns.retries: unknown key"},
+        BadFile{"dns-trust-anchor-file-missing.toml",
+                "2:21: dns.trust_anchor_file: cannot read \"/nonexistent/anchor.ds\""},
+        BadFile{"dane-without-tls.toml", "2:8: modules.smtp.dane: needs TLS: set tls = \"starttls\" or \"implicit\" (docs/dane.md)"},
         BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"},
         BadFile{"duplicate-target-name.toml", "9:8: targets[1].name: duplicate target name \"a\""},
         // The fuzz finding tests/fuzz/corpus/config_loader/crash-newline-in-target.toml.

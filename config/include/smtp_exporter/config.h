@@ -53,6 +53,10 @@ struct DnsConfig {
   std::vector<std::string> servers;  // "IP", "IP:PORT" or "[IPV6]:PORT"; empty: /etc/resolv.conf
   Duration timeout{0};               // first try, doubled on each retry; 0: resolv.conf's
   int tries = 0;                     // 0: resolv.conf's
+  // [dns] trust_anchor_file: DS or DNSKEY records (zone-file format) the
+  // DNSSEC validator of the dane unit trusts; empty: the root's
+  // (/usr/share/dns/root.key, dns-root-data). Not a per-module key.
+  std::string trust_anchor_file;
 };
 
 // SMTP AUTH ([modules.NAME.auth]). The secret is read when the config is

@@ -33,6 +33,9 @@ struct ProbeRequest {
   // Connect to this IP address instead of resolving `host` (which still
   // names the server for TLS). Used for the hosts of an MX set.
   std::string address;
+  // The probe of an MX host: the mail domain whose MX set named it (the
+  // dane unit validates that MX answer too, RFC 7672 §2.2.1).
+  std::string mail_domain;
 };
 
 // Never throws for network trouble: every failure is in the result.

@@ -44,6 +44,9 @@ enum class FailureReason {
   auth_error,              // the server rejected the credentials (535, other 5xx)
   temporary_failure,       // a 4xx reply (auth, mail, rcpt, data)
   permanent_failure,       // a 5xx reply (mail, rcpt, data)
+  dane_mismatch,      // DANE (RFC 7672): secure TLSA records, none of the usable ones authenticates the server
+  dnssec_bogus,       // DANE: an answer the check relies on failed DNSSEC validation
+  tlsa_lookup_error,  // DANE: the validated look-up of TLSA or the host's addresses gave no answer
 };
 std::string_view to_string(FailureReason);
 

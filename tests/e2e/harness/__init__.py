@@ -6,6 +6,9 @@ from .exporter import Exporter, http_get, parse_metrics
 from .dnsmasq import BlackHoleResolver, Dnsmasq
 from .files import write_config
 from .fake_smtp import FakeSmtp, StallingServer, common_free_port
+from .fake_smtp import TlsSmtp
+from .nsd import SignedZones
 
 __all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "http_get", "parse_metrics", "Dnsmasq",
-           "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port", "write_config"]
+           "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port", "write_config",
+           "TlsSmtp", "SignedZones"]
