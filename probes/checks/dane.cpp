@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "gather.h"
+#include "smtp_exporter/report.h"
 #include "smtp_session.h"
 
 namespace smtp_exporter::probes {
@@ -223,6 +224,44 @@ class Dane final : public Check {
       return;
     }
     for (const auto& h : result.mx_hosts) host_series(h.result, {{"mx", h.exchange}, {"ip", h.ip}}, out);
+  }
+
+  // The chain of answers, each record and whether it matches, and what
+  // OpenSSL's DANE decided (the host's; a mail domain's hosts are in the MX
+  // unit's lines and in the series).
+  void report(const ProbeResult& result, const config::Module&, Report& out) const override {
+    const auto* s = section<DaneSection>(result, kName);
+    if (!s) return;
+    Fact fact{"DANE", {}};
+    std::string chain = "DNSSEC " + std::string(to_string(s->status())) + " (TLSA " +
+                        std::string(to_string(s->tlsa_status)) + ", addresses " +
+                        std::string(to_string(s->address_status)) +
+                        (s->mx_status ? ", MX " + std::string(to_string(*s->mx_status)) : "") + ")";
+    if (!s->detail.empty()) chain += ": " + safe_text(s->detail);
+    fact.lines.push_back(safe_text(s->tlsa_name) + ": " + chain);
+    Json records = Json::array();
+    for (const auto& r : s->records) {
+      std::string state = !r.usable ? "unusable" : !s->handshake ? "not tried" : r.depth >= 0 ? "matches at depth " + std::to_string(r.depth) : "does not match";
+      fact.lines.push_back(safe_text(to_text(r.record)) + " (" + state + ")");
+      records.push_back({{"usage", r.record.usage},
+                         {"selector", r.record.selector},
+                         {"matchingType", r.record.matching_type},
+                         {"usable", r.usable},
+                         {"matchDepth", r.depth >= 0 ? Json(r.depth) : Json(nullptr)}});
+    }
+    if (s->records.empty()) fact.lines.push_back("no TLSA records");
+    if (s->handshake)
+      fact.lines.push_back(std::string(s->verified ? "authenticated by DANE" : "not authenticated by DANE") +
+                           (s->applies() ? (s->rollover_ready() ? "; ready for a key rollover" : "; not ready for a key rollover") : ""));
+    out.facts.push_back(std::move(fact));
+    out.check["dane"] = {{"tlsaName", json_text(s->tlsa_name)},
+                         {"dnssecStatus", json_text(to_string(s->status()))},
+                         {"records", std::move(records)},
+                         {"usableRecords", s->usable_count()},
+                         {"matchingRecords", s->matching_count()},
+                         {"verified", s->verified},
+                         {"rolloverReady", s->rollover_ready()}};
+    out.healthz["daneVerified"] = s->verified;
   }
 
   void findings(const ProbeResult& result, const config::Module&, std::vector<Finding>& out) const override {

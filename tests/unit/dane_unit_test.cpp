@@ -7,6 +7,7 @@
 #include "smtp_exporter/check.h"
 #include "smtp_exporter/config.h"
 #include "smtp_exporter/health.h"
+#include "smtp_exporter/report.h"
 #include "views/remediation.h"
 
 namespace smtp_exporter::probes {
@@ -51,6 +52,26 @@ std::vector<std::string> keys(const ProbeResult& r) {
   std::vector<std::string> out;
   for (const auto& f : check_findings(r, config::Module{})) out.push_back(f.key);
   return out;
+}
+
+// The `check` report and /healthz: the chain of answers, each record with
+// whether it matched, and OpenSSL's decision.
+TEST(DaneUnit, ReportsEachRecordAndTheDecision) {
+  Report report = probes::report(with(secure({rec(3, 0), rec(3, -1), rec(1, -1, false)}, true)), config::Module{});
+  const Fact* dane = nullptr;
+  for (const auto& f : report.facts)
+    if (f.label == "DANE") dane = &f;
+  ASSERT_NE(dane, nullptr);
+  EXPECT_EQ(dane->lines.front(), "_25._tcp.mail.dane.lab: DNSSEC secure (TLSA secure, addresses secure)");
+  EXPECT_THAT(dane->lines[1], ::testing::HasSubstr("(matches at depth 0)"));
+  EXPECT_THAT(dane->lines[2], ::testing::HasSubstr("(does not match)"));
+  EXPECT_THAT(dane->lines[3], ::testing::HasSubstr("(unusable)"));
+  EXPECT_EQ(dane->lines.back(), "authenticated by DANE; ready for a key rollover");
+  EXPECT_EQ(report.check["dane"]["matchingRecords"], 1);
+  EXPECT_EQ(report.check["dane"]["usableRecords"], 2);
+  EXPECT_EQ(report.check["dane"]["records"][1]["matchDepth"], nullptr);
+  EXPECT_EQ(report.healthz["daneVerified"], true);
+  EXPECT_FALSE(probes::report(ProbeResult{}, config::Module{}).check.contains("dane"));
 }
 
 TEST(DaneUnit, SwitchNeedsTls) {
