@@ -47,6 +47,9 @@
       SMTPExporterConfigReloadFailed: '10m',
       SMTPAddressBlocklisted: '15m',
       SMTPDNSBLZoneBroken: '30m',
+      SMTPDeliveryFailing: '15m',
+      SMTPDeliveredToJunk: '30m',
+      SMTPDeliveryLate: '5m',
     },
 
     // Dashboards.
@@ -62,5 +65,6 @@
     noMXText: 'no mail domain (mx:) probed',
     noAuthText: 'no module with [auth] or [send]',
     noDnsblText: 'no module with dnsbl = true',
+    noDeliveryText: 'no module with [receive]',
   },
 }

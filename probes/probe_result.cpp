@@ -16,6 +16,7 @@ std::string_view to_string(Stage stage) {
     case Stage::mail: return "mail";
     case Stage::rcpt: return "rcpt";
     case Stage::data: return "data";
+    case Stage::receive: return "receive";
   }
   return "unknown";
 }
@@ -42,6 +43,10 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::auth_error: return "auth_error";
     case FailureReason::temporary_failure: return "temporary_failure";
     case FailureReason::permanent_failure: return "permanent_failure";
+    case FailureReason::imap_connect: return "imap_connect";
+    case FailureReason::imap_auth: return "imap_auth";
+    case FailureReason::imap_error: return "imap_error";
+    case FailureReason::not_delivered: return "not_delivered";
   }
   return "unknown";
 }

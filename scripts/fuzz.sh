@@ -43,6 +43,8 @@ targets=(
   "probe_query 1024"
   "config_loader 8192 tests/config"
   "dnsbl_answer 1024"
+  "imap_response 8192"
+  "auth_results 4096"
 )
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
