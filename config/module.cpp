@@ -352,6 +352,14 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   if (const toml::table* receive = reader.table("receive")) {
     m.receive = read_receive(*receive, reader.qualified("receive"), file, secrets);
     if (!m.send) reader.fail("receive", "needs [send]: the message to find is the test message");
+    // The module's timeout bounds every probe (/probe, the agent, check): a
+    // longer wait would be cut short by the deadline without a word.
+    if (m.receive->timeout >= m.timeout) {
+      TableReader r(*receive, reader.qualified("receive"), file);
+      r.fail(receive->contains("timeout") ? "timeout" : "",
+             "timeout (" + format_duration(m.receive->timeout) + ") must be shorter than the module's timeout (" +
+                 format_duration(m.timeout) + "): the probe's deadline bounds the wait");
+    }
   }
   if (m.mx && (m.auth || m.send))
     reader.fail("mx", "cannot be combined with [auth] or [send]: probe one submission server, not an MX set");

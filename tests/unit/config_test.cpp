@@ -148,6 +148,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"receive-poll-interval-above-timeout.toml",
                 "7:17: modules.smtp.receive.poll_interval: must not be longer than timeout"},
         BadFile{"receive-unknown-key.toml", "6:10: modules.smtp.receive.folder: unknown key"},
+        BadFile{"receive-timeout-not-below-module-timeout.toml",
+                "6:11: modules.smtp.receive.timeout: timeout (10s) must be shorter than the module's timeout (10s): "
+                "the probe's deadline bounds the wait"},
         BadFile{"receive-invalid-authserv-id.toml",
                 "6:15: modules.smtp.receive.authserv_id: must be the receiver's authserv-id (a host name, no spaces)"},
         BadFile{"send-invalid-recipient.toml",
@@ -547,6 +550,8 @@ using namespace std::chrono_literals;
 TEST(LoadString, ReceiveImapWithSecretFromEnvironment) {
   ::setenv("SMTP_EXPORTER_TEST_IMAP_PASSWORD", "imap-s3cr3t", 1);
   Config config = load_string(R"(
+[modules.e2e]
+timeout = "30s"
 [modules.e2e.send]
 from = "probe@example.test"
 to = ["sink@example.test"]
@@ -589,7 +594,8 @@ insecure_skip_verify = true
 
 TEST(LoadString, ReceiveMaildirDefaults) {
   Config config = load_string(
-      "[modules.m.send]\nfrom = \"a@example.test\"\nto = [\"b@example.test\"]\n[modules.m.receive]\nmaildir = \"/srv/mail/sink\"\n",
+      "[modules.m]\ntimeout = \"90s\"\n[modules.m.send]\nfrom = \"a@example.test\"\nto = [\"b@example.test\"]\n"
+      "[modules.m.receive]\nmaildir = \"/srv/mail/sink\"\n",
       "inline.toml");
   const ReceiveConfig& r = *config.modules.at("m").receive;
   EXPECT_EQ(r.maildir, "/srv/mail/sink");
