@@ -292,6 +292,7 @@ asio::awaitable<bool> ImapClient::idle(std::chrono::steady_clock::time_point unt
   while (true) {
     auto response = co_await read_response();
     if (!response) {
+      *sent = true;  // a timer handler already queued must not write DONE now
       io_->idle_timer.cancel();
       co_return false;
     }
@@ -306,6 +307,9 @@ asio::awaitable<bool> ImapClient::idle(std::chrono::steady_clock::time_point unt
       }
     }
   }
+  // The server ended IDLE (after our DONE, or on its own): a timer handler
+  // already queued must not write a stray DONE into the next command.
+  *sent = true;
   io_->idle_timer.cancel();
   if (arrived) note(LogEntry::Kind::info, "IMAP: new mail announced");
   co_return true;

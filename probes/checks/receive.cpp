@@ -78,6 +78,27 @@ std::shared_ptr<TlsContext> imap_tls_context(const config::TlsConfig& tls) {
   return context;
 }
 
+// Deletes a message file. An IMAP server sharing the Maildir (Dovecot) may
+// have moved it from new/ to cur/ meanwhile, adding ":2,FLAGS" to its name:
+// then the file of the same unique name in cur/ is deleted.
+bool remove_maildir_message(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::remove(path, ec) && !ec) return true;
+  fs::path p(path);
+  std::string unique = p.filename().string();
+  unique = unique.substr(0, unique.find(':'));
+  fs::path cur = p.parent_path().parent_path() / "cur";
+  for (fs::directory_iterator it(cur, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.substr(0, name.find(':')) == unique) {
+      std::error_code removed;
+      return fs::remove(it->path(), removed) && !removed;
+    }
+  }
+  return false;
+}
+
 struct Found {
   std::string folder;  // "inbox" / "junk"
   std::string header;
@@ -370,8 +391,7 @@ class Receive final : public Check {
         }
         if (ours == Ours::current && !found) found = Found{message.folder, message.header, SteadyClock::now()};
         if (ours == Ours::leftover) ++section.late;
-        std::filesystem::remove(message.path, ec);
-        if (!ec) ++section.removed;
+        if (remove_maildir_message(message.path)) ++section.removed;
       }
       if (found || SteadyClock::now() >= wait_end) break;
       auto until = std::min(SteadyClock::now() + config.poll_interval, wait_end);
