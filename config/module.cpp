@@ -35,6 +35,8 @@ constexpr std::pair<std::string_view, TlsMode> kTlsModes[] = {{"none", TlsMode::
 constexpr std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
     {"TLS10", TlsVersion::tls10}, {"TLS11", TlsVersion::tls11}, {"TLS12", TlsVersion::tls12}, {"TLS13", TlsVersion::tls13}};
 
+}  // namespace
+
 TlsConfig read_tls_config(const toml::table& table, const std::string& path, const std::string& file) {
   TableReader reader(table, path, file);
   TlsConfig tls;
@@ -53,6 +55,8 @@ TlsConfig read_tls_config(const toml::table& table, const std::string& path, con
   reader.finish();
   return tls;
 }
+
+namespace {
 
 // A mailbox for MAIL FROM / RCPT TO: printable ASCII, no spaces or angle
 // brackets, local@domain. (`from` is required too: a test message with the
@@ -179,7 +183,7 @@ AuthConfig read_auth(const toml::table& table, const std::string& path, const st
 }
 
 // Header field names (RFC 5322 §3.6.8) the probe writes itself.
-constexpr std::string_view kOwnHeaders[] = {"from", "to", "subject", "date", "message-id"};
+constexpr std::string_view kOwnHeaders[] = {"from", "to", "subject", "date", "message-id", "x-smtp-exporter-token"};
 
 SendConfig read_send(const toml::table& table, const std::string& path, const std::string& file) {
   TableReader reader(table, path, file);
@@ -346,11 +350,36 @@ Module read_module(const toml::table& table, const std::string& path, const std:
     if (reader.boolean(unit).value_or(false)) m.checks.emplace(unit);
   if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file, secrets);
   if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
+  if (const toml::table* receive = reader.table("receive")) {
+    m.receive = read_receive(*receive, reader.qualified("receive"), file, secrets);
+    if (!m.send) reader.fail("receive", "needs [send]: the message to find is the test message");
+    // The module's timeout bounds every probe (/probe, the agent, check): a
+    // longer wait would be cut short by the deadline without a word.
+    if (m.receive->timeout >= m.timeout) {
+      TableReader r(*receive, reader.qualified("receive"), file);
+      r.fail(receive->contains("timeout") ? "timeout" : "",
+             "timeout (" + format_duration(m.receive->timeout) + ") must be shorter than the module's timeout (" +
+                 format_duration(m.timeout) + "): the probe's deadline bounds the wait");
+    }
+  }
   if (m.mx && (m.auth || m.send))
     reader.fail("mx", "cannot be combined with [auth] or [send]: probe one submission server, not an MX set");
   read_steps(reader, m);
   reader.finish();
   return m;
+}
+
+toml::table tls_config_table(const TlsConfig& t) {
+  toml::table tls{{"insecure_skip_verify", t.insecure_skip_verify}};
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"server_name", t.server_name},
+                                   {"ca_file", t.ca_file},
+                                   {"cert_file", t.cert_file},
+                                   {"key_file", t.key_file},
+                                   {"ciphers", t.ciphers}})
+    if (!value.empty()) tls.insert(key, value);
+  if (t.min_version) tls.insert("min_version", std::string(to_string(*t.min_version)));
+  if (t.max_version) tls.insert("max_version", std::string(to_string(*t.max_version)));
+  return tls;
 }
 
 std::string to_toml(const Config& config) {
@@ -411,16 +440,7 @@ std::string to_toml(const std::string& name, const Module& m) {
   }
   if (m.dns.timeout > Duration::zero()) module.insert("dns_timeout", format_duration(m.dns.timeout));
   if (m.dns.tries > 0) module.insert("dns_tries", m.dns.tries);
-  const TlsConfig& t = m.tls_config;
-  toml::table tls{{"insecure_skip_verify", t.insecure_skip_verify}};
-  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"server_name", t.server_name},
-                                   {"ca_file", t.ca_file},
-                                   {"cert_file", t.cert_file},
-                                   {"key_file", t.key_file},
-                                   {"ciphers", t.ciphers}})
-    if (!value.empty()) tls.insert(key, value);
-  if (t.min_version) tls.insert("min_version", std::string(to_string(*t.min_version)));
-  if (t.max_version) tls.insert("max_version", std::string(to_string(*t.max_version)));
+  toml::table tls = tls_config_table(m.tls_config);
   module.insert("tls_config", std::move(tls));
   if (m.auth) {
     // Never the password, nor anything derived from it.
@@ -455,6 +475,7 @@ std::string to_toml(const std::string& name, const Module& m) {
       out.append("\n");
     }
   }
+  if (m.receive) out.append(receive_to_toml(name, *m.receive));
   return out;
 }
 

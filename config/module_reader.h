@@ -51,6 +51,17 @@ Secret read_secret(TableReader& reader, std::string_view file_key, std::string_v
 // Reads and validates [dnsbl] (config/dnsbl.cpp). Throws ConfigError.
 DnsblConfig read_dnsbl(const toml::table& table, const std::string& file);
 
+// [modules.NAME.tls_config] and its like ([receive.tls_config]).
+TlsConfig read_tls_config(const toml::table& table, const std::string& path, const std::string& file);
+// The keys of a TlsConfig as a TOML table (to_toml).
+toml::table tls_config_table(const TlsConfig& tls);
+
+// Reads and validates [modules.NAME.receive] (config/receive.cpp). Throws ConfigError.
+ReceiveConfig read_receive(const toml::table& table, const std::string& path, const std::string& file,
+                           Secrets secrets);
+// [modules.NAME.receive] as TOML lines under its section header; never the password.
+std::string receive_to_toml(const std::string& module_name, const ReceiveConfig& receive);
+
 // quit_after and expect_code, checked against the steps `module` has (read
 // its tls, auth and send first).
 void read_steps(TableReader& reader, Module& module);

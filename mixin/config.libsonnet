@@ -50,6 +50,9 @@
       SMTPDANEMismatch: '5m',
       SMTPDNSSECBogus: '5m',
       SMTPDANERolloverNotReady: '1d',
+      SMTPDeliveryFailing: '15m',
+      SMTPDeliveredToJunk: '30m',
+      SMTPDeliveryLate: '5m',
     },
 
     // Dashboards.
@@ -65,5 +68,6 @@
     noMXText: 'no mail domain (mx:) probed',
     noAuthText: 'no module with [auth] or [send]',
     noDnsblText: 'no module with dnsbl = true',
+    noDeliveryText: 'no module with [receive]',
   },
 }

@@ -10,6 +10,7 @@
 #include "checks/fcrdns.h"
 #include "checks/greeting.h"
 #include "checks/mx.h"
+#include "checks/receive.h"
 #include "checks/send.h"
 #include "checks/starttls.h"
 
@@ -25,6 +26,7 @@ const std::vector<const Check*>& checks() {
       &tls_check(),       // session: STARTTLS, the handshake, EHLO again
       &auth_check(),      // session: SMTP AUTH (SASL)
       &send_check(),      // session: the test message
+      &receive_check(),   // host: the test message in the mailbox (IMAP or Maildir), first of the host units
       &fcrdns_check(),    // host: FCrDNS and name consistency
       &dnsbl_check(),     // host: DNS blocklists (RFC 5782)
   };

@@ -16,6 +16,7 @@ std::string_view to_string(Stage stage) {
     case Stage::mail: return "mail";
     case Stage::rcpt: return "rcpt";
     case Stage::data: return "data";
+    case Stage::receive: return "receive";
   }
   return "unknown";
 }
@@ -45,6 +46,10 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::dane_mismatch: return "dane_mismatch";
     case FailureReason::dnssec_bogus: return "dnssec_bogus";
     case FailureReason::tlsa_lookup_error: return "tlsa_lookup_error";
+    case FailureReason::imap_connect: return "imap_connect";
+    case FailureReason::imap_auth: return "imap_auth";
+    case FailureReason::imap_error: return "imap_error";
+    case FailureReason::not_delivered: return "not_delivered";
   }
   return "unknown";
 }

@@ -1,6 +1,8 @@
 // The test message (test_message.h).
 #include "test_message.h"
 
+#include <cctype>
+
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -31,7 +33,7 @@ MessageFields message_fields(std::chrono::system_clock::time_point now, std::str
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return {std::move(token), stamp, date, std::move(domain)};
+  return {std::move(token), stamp, date, std::move(domain), static_cast<std::int64_t>(t)};
 }
 
 std::string build_message(const config::SendConfig& send, const MessageFields& f) {
@@ -50,6 +52,7 @@ std::string build_message(const config::SendConfig& send, const MessageFields& f
   std::string compact = f.timestamp;
   std::erase_if(compact, [](char c) { return c == '-' || c == ':'; });
   out += "Message-ID: <smtp-exporter." + f.token + "." + compact + "@" + domain + ">\r\n";
+  out += "X-Smtp-Exporter-Token: " + token_header_value(f) + "\r\n";
   for (const auto& [name, value] : send.headers) out += name + ": " + value + "\r\n";
   out += "\r\n";
   std::string_view body = send.body;
@@ -63,6 +66,57 @@ std::string build_message(const config::SendConfig& send, const MessageFields& f
   }
   out += ".\r\n";
   return out;
+}
+
+std::string token_header_value(const MessageFields& fields) {
+  return fields.token + "; sent=" + std::to_string(fields.unix_seconds);
+}
+
+std::optional<TokenHeader> parse_token_header(std::string_view value) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+    return s;
+  };
+  value = trim(value);
+  std::size_t semicolon = value.find(';');
+  TokenHeader out;
+  std::string_view token = trim(value.substr(0, semicolon));
+  if (token.empty() || token.size() > 64) return std::nullopt;
+  for (char c : token)
+    if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
+  out.token = std::string(token);
+  if (semicolon == std::string_view::npos) return out;
+  std::string_view rest = trim(value.substr(semicolon + 1));
+  if (!rest.starts_with("sent=")) return std::nullopt;
+  rest.remove_prefix(5);
+  if (rest.empty() || rest.size() > 12) return std::nullopt;
+  for (char c : rest) {
+    if (c < '0' || c > '9') return std::nullopt;
+    out.sent_unix = out.sent_unix * 10 + (c - '0');
+  }
+  return out;
+}
+
+std::string token_header_in(std::string_view block) {
+  constexpr std::string_view kName = "x-smtp-exporter-token:";
+  std::size_t pos = 0;
+  while (pos < block.size()) {
+    std::size_t end = block.find('\n', pos);
+    std::string_view line = block.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    pos = end == std::string_view::npos ? block.size() : end + 1;
+    if (line.empty() || line == "\r") break;  // the end of the header
+    if (line.size() < kName.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < kName.size() && match; ++i)
+      match = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    if (match) {
+      std::string value(line.substr(kName.size()));
+      if (!value.empty() && value.back() == '\r') value.pop_back();
+      return value;
+    }
+  }
+  return {};
 }
 
 }  // namespace smtp_exporter::probes

@@ -44,6 +44,8 @@ targets=(
   "config_loader 8192 tests/config"
   "dnsbl_answer 1024"
   "tlsa_rdata 2048"
+  "imap_response 8192"
+  "auth_results 4096"
 )
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

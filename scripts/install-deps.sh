@@ -30,6 +30,8 @@ test_pkgs+=(man-db groff-base)
 test_pkgs+=(clang libclang-rt-14-dev)
 # prometheus-blackbox-exporter: the side-by-side benchmark (bench/compare.sh, docs/performance.md).
 test_pkgs+=(prometheus-blackbox-exporter)
+# dovecot-imapd: the IMAP server of the delivery e2e test (tests/e2e/test_delivery.py, the [receive] unit).
+test_pkgs+=(dovecot-imapd)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

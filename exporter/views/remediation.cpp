@@ -664,6 +664,10 @@ std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason
     case FailureReason::dane_mismatch: return {"dane/mismatch"};
     case FailureReason::dnssec_bogus: return {"dane/dnssec_bogus"};
     case FailureReason::tlsa_lookup_error: return {"dane/tlsa_lookup_error"};
+    case FailureReason::imap_connect: return {"delivery/imap_connect"};
+    case FailureReason::imap_auth: return {"delivery/imap_auth"};
+    case FailureReason::imap_error: return {"delivery/imap_error"};
+    case FailureReason::not_delivered: return {"delivery/not_delivered"};
     case FailureReason::null_mx: return {"dns/null_mx"};
     case FailureReason::no_reachable_mx: return {"connect/no_reachable_mx"};
     case FailureReason::not_offered: return {stage == Stage::auth ? "auth/not_offered" : "tls/not_offered"};

@@ -1,5 +1,6 @@
 #include "views/self_metrics.h"
 
+#include <prometheus/histogram.h>
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
@@ -90,7 +91,14 @@ std::vector<prometheus::MetricFamily> collect_check_metrics() {
   prometheus::Registry registry;
   for (const auto& s : probes::process_series()) {
     prometheus::Labels labels(s.labels.begin(), s.labels.end());
-    if (s.counter)
+    if (!s.bucket_bounds.empty())
+      prometheus::BuildHistogram()
+          .Name(s.name)
+          .Help(std::string(s.help))
+          .Register(registry)
+          .Add(labels, prometheus::Histogram::BucketBoundaries(s.bucket_bounds.begin(), s.bucket_bounds.end()))
+          .ObserveMultiple(s.bucket_counts, s.value);
+    else if (s.counter)
       prometheus::BuildCounter().Name(s.name).Help(std::string(s.help)).Register(registry).Add(labels).Increment(s.value);
     else
       prometheus::BuildGauge().Name(s.name).Help(std::string(s.help)).Register(registry).Add(labels).Set(s.value);

@@ -321,6 +321,37 @@ local util = import '../lib/util.libsonnet';
         ],
       },
       {
+        name: 'smtp-exporter.delivery',
+        rules: [
+          // [receive]: the test message did not arrive (or the mailbox could not be read) for a
+          // while. The series exists only when the message was accepted (250 to DATA), so a
+          // failing SMTP side is SMTPProbeFailing's, not this one's.
+          alert(
+            'SMTPDeliveryFailing',
+            'critical',
+            '%s == 0\n' % m('probe_smtp_delivery_success'),
+            'Test mail to {{ $labels.instance }} is not arriving',
+            'The test message accepted by %s%s has not been found in the mailbox within the receive timeout for %s (probe_smtp_delivery_success = {{ $value }}). probe_smtp_failure_info names the reason: not_delivered, imap_connect or imap_auth.' % [who, withModule, during('SMTPDeliveryFailing')],
+          ),
+          // Found, but in the Junk folder (SPECIAL-USE \Junk or junk_folder).
+          alert(
+            'SMTPDeliveredToJunk',
+            'warning',
+            '%s == 1\n' % m('probe_smtp_delivery_folder', 'folder="junk"'),
+            'Test mail to {{ $labels.instance }} lands in Junk',
+            'The test message accepted by %s%s has been delivered to the Junk folder for %s (value {{ $value }}): the receiver scores it as spam. Look at its Authentication-Results (probe_smtp_delivery_auth_result).' % [who, withModule, during('SMTPDeliveredToJunk')],
+          ),
+          // Messages that arrived after their check gave up (agent mode: the exporter's /metrics).
+          alert(
+            'SMTPDeliveryLate',
+            'warning',
+            'increase(%s[1h]) > 0\n' % m('smtp_exporter_delivery_late_total'),
+            'Test mail arrives late at the mailboxes of {{ $labels.instance }}',
+            '{{ $value | humanize }} test messages of the exporter at {{ $labels.instance }} arrived after their receive timeout in the last hour: delivery is slower than configured.',
+          ),
+        ],
+      },
+      {
         name: 'smtp-exporter.exporter',
         rules: [
           // Without a successful scrape there is no probe_success, so no other alert can fire.

@@ -1022,7 +1022,13 @@ local lib = import 'lib.libsonnet';
             },
           ] },
         ]),
+        lib.row('Delivery (receive)', [
+          lib.timeseries('Delivery round trip', 12, 7, 'probe_smtp_delivery_roundtrip_seconds: from the 250 to DATA until the test message was visible in the mailbox (IMAP or Maildir).', lib.split('probe_smtp_delivery_roundtrip_seconds{%(s)s}', s, 'round trip ({{module}})', 'round trip ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 's', min: 0 } } },
+          lib.timeseries('Junk rate', 6, 7, 'Share of the checks over 1h whose test message landed in Junk (probe_smtp_delivery_folder{folder="junk"}).', lib.split('avg_over_time(probe_smtp_delivery_folder{%(s)s, folder="junk"}[1h])', s, 'junk ({{module}})', 'junk ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 'percentunit', min: 0, max: 1 } } },
+          lib.timeseries('Late mail', 6, 7, 'Test messages that arrived after their receive timeout (increase of smtp_exporter_delivery_late_total on the exporter\'s /metrics, agent mode; probe_smtp_delivery_late_messages per probe).', [lib.q('increase(smtp_exporter_delivery_late_total{job=~"$job", instance=~"$instance"}[$__rate_interval])', 'late (exporter {{instance}})')] + lib.split('sum_over_time(probe_smtp_delivery_late_messages{%(s)s}[1h])', s, 'late ({{module}})', 'late ({{target_name}})')) + { fieldConfig+: { defaults+: { min: 0, decimals: 0 } } },
+        ]),
       ], collapsed={
+        'Delivery (receive)': c.noDeliveryText,
         'Authentication and test message': c.noAuthText,
         'Mail domain (MX)': c.noMXText,
         'Blocklists (DNSBL)': c.noDnsblText,
@@ -1041,6 +1047,9 @@ local lib = import 'lib.libsonnet';
         'MX host failures': ['SMTPMXHostFailing'],
         'Blocklist listings': ['SMTPAddressBlocklisted'],
         'Zones without answer': ['SMTPDNSBLZoneBroken'],
+        'Delivery round trip': ['SMTPDeliveryFailing'],
+        'Junk rate': ['SMTPDeliveredToJunk'],
+        'Late mail': ['SMTPDeliveryLate'],
       }),
   },
 }

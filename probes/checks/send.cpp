@@ -1,5 +1,6 @@
 // The test message: MAIL FROM, RCPT TO for each recipient, DATA, with a
-// correlation token in the Subject (so a delivery check can find it). In the
+// correlation token in the Subject and in X-Smtp-Exporter-Token (the receive
+// unit finds the message by that header). In the
 // mail transaction 4xx is temporary (greylisting: the host probe retries the
 // whole conversation) and 5xx permanent.
 #include "checks/send.h"
@@ -167,6 +168,9 @@ class Send final : public Check {
     if (!reply) co_return false;
     if (!accept_transaction(s, Stage::data, "end of data", *reply, reply->code == 250)) co_return false;
     s.result.message_accepted = true;
+    // The delivery round trip (the receive unit) starts at this 250.
+    s.result.message_accepted_at = s.reply_arrived().value_or(Clock::now());
+    s.result.message_sent_unix = fields.unix_seconds;
     s.note(LogEntry::Kind::info, "Message accepted (token " + fields.token + ")");
     co_return true;
   }

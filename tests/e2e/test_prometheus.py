@@ -116,6 +116,10 @@ password_env = "{PASSWORD_ENV}"
 [modules.submission.send]
 from = "{postfix.sasl_username}"
 to = ["{postfix.sink_address}"]
+# The delivery row: the message found in the Maildir Postfix delivers to ([receive]).
+[modules.submission.receive]
+maildir = "{postfix.dir}/mail/example.test/sink"
+timeout = "5s"
 
 [modules.smtps]
 port = {postfix.smtps_port}

@@ -188,7 +188,7 @@ Script send_conversation(std::string rcpt2 = "250 2.1.5 Ok\r\n", std::string aft
   if (accepted) {
     s.push_back(expect("DATA"));
     s.push_back(send("354 End data with <CR><LF>.<CR><LF>\r\n"));
-    for (int i = 0; i < 11; ++i) s.push_back(expect(""));
+    for (int i = 0; i < 12; ++i) s.push_back(expect(""));  // 7 header lines, blank, 3 body lines, "."
     s.push_back(send(std::move(after_data)));
   }
   return s;
@@ -201,10 +201,10 @@ TEST(Send, MessageIsDotStuffedAndAccepted) {
   EXPECT_TRUE(r.message_accepted);
   ASSERT_TRUE(std::regex_match(r.message_token, std::regex("[a-z0-9]{6}"))) << r.message_token;
   auto lines = server.received();
-  ASSERT_EQ(lines.size(), 18u);
+  ASSERT_EQ(lines.size(), 19u);
   EXPECT_EQ(lines[5], "DATA");
   std::string data;
-  for (std::size_t i = 6; i < 17; ++i) data += lines[i] + "\r\n";
+  for (std::size_t i = 6; i < 18; ++i) data += lines[i] + "\r\n";
   std::smatch m;
   ASSERT_TRUE(std::regex_search(lines[8], m,
                                 std::regex("^Subject: \\[smtp_exporter\\] (\\d{4})-(\\d\\d)-(\\d\\d)T(\\d\\d):(\\d\\d):("
@@ -221,6 +221,7 @@ TEST(Send, MessageIsDotStuffedAndAccepted) {
                          "Subject: [smtp_exporter] " + stamp + " " + r.message_token + "\r\n" +
                          lines[9] + "\r\n"
                          "Message-ID: <smtp-exporter." + r.message_token + "." + compact + "@probe.test>\r\n"
+                         "X-Smtp-Exporter-Token: " + r.message_token + "; sent=" + std::to_string(r.message_sent_unix) + "\r\n"
                          "X-Probe: yes\r\n"
                          "\r\n"
                          "first line\r\n"

@@ -201,7 +201,7 @@ TEST(ExpectCode, MessageRejectedAsExpected) {
   // E.g. a GTUBE body that the content filter must refuse.
   Script middle{expect("MAIL FROM"), send("250 2.1.0 Ok\r\n"), expect("RCPT TO"), send("250 2.1.5 Ok\r\n"),
                 expect("DATA"), send("354 go ahead\r\n")};
-  for (int i = 0; i < 8; ++i) middle.push_back(expect(""));
+  for (int i = 0; i < 9; ++i) middle.push_back(expect(""));  // 6 header lines, blank, body, "."
   middle.push_back(send("554 5.7.1 Spam message rejected\r\n"));
   FakeSmtpServer server(session(middle));
   config::Module m = message_module({"sink@example.test"});

@@ -133,6 +133,29 @@ INSTANTIATE_TEST_SUITE_P(
                 "4:24: modules.smtp.auth.allow_plaintext_auth: expected a boolean"},
         BadFile{"send-without-recipients.toml", "3:6: modules.smtp.send.to: to must list at least one recipient"},
         BadFile{"send-without-from.toml", "1:1: modules.smtp.send: from is required"},
+        // [receive] (config/receive.cpp)
+        BadFile{"receive-without-send.toml",
+                "1:1: modules.smtp.receive: needs [send]: the message to find is the test message"},
+        BadFile{"receive-imap-and-maildir.toml", "6:11: modules.smtp.receive.maildir: give exactly one of imap and maildir"},
+        BadFile{"receive-without-mailbox.toml", "4:1: modules.smtp.receive: one of imap and maildir is required"},
+        BadFile{"receive-invalid-imap.toml",
+                "5:8: modules.smtp.receive.imap: \"::1:993\" is not HOST:PORT (an IPv6 address in brackets)"},
+        BadFile{"receive-without-password.toml",
+                "4:1: modules.smtp.receive: one of password_file and password_env is required"},
+        BadFile{"receive-without-username.toml", "4:1: modules.smtp.receive: username is required with imap"},
+        BadFile{"receive-invalid-tls.toml",
+                "6:7: modules.smtp.receive.tls: invalid value \"none\" (expected one of: implicit, starttls)"},
+        BadFile{"receive-maildir-with-username.toml", "6:12: modules.smtp.receive.username: only with imap"},
+        BadFile{"receive-invalid-timeout.toml",
+                "6:11: modules.smtp.receive.timeout: invalid duration \"soon\" (use e.g. \"1s\", \"60s\")"},
+        BadFile{"receive-poll-interval-above-timeout.toml",
+                "7:17: modules.smtp.receive.poll_interval: must not be longer than timeout"},
+        BadFile{"receive-unknown-key.toml", "6:10: modules.smtp.receive.folder: unknown key"},
+        BadFile{"receive-timeout-not-below-module-timeout.toml",
+                "6:11: modules.smtp.receive.timeout: timeout (10s) must be shorter than the module's timeout (10s): "
+                "the probe's deadline bounds the wait"},
+        BadFile{"receive-invalid-authserv-id.toml",
+                "6:15: modules.smtp.receive.authserv_id: must be the receiver's authserv-id (a host name, no spaces)"},
         BadFile{"send-invalid-recipient.toml",
                 "3:6: modules.smtp.send.to: \"<bad>\" is not a mail address (local@domain)"},
         BadFile{"send-reserved-header.toml",
@@ -516,6 +539,74 @@ TEST(ToTomlKey, BareOnlyForBareKeyCharacters) {
   EXPECT_EQ(toml_key("q\"b\\s"), "\"q\\\"b\\\\s\"");
   EXPECT_EQ(toml_key("\x01"), "\"\\u0001\"");
   EXPECT_EQ(toml_key(""), "\"\"");
+}
+
+}  // namespace
+}  // namespace smtp_exporter::config
+
+namespace smtp_exporter::config {
+namespace {
+using namespace std::chrono_literals;
+
+// [receive]: IMAP with a password from the environment; the secret is kept,
+// never rendered, and the rendering loads again.
+TEST(LoadString, ReceiveImapWithSecretFromEnvironment) {
+  ::setenv("SMTP_EXPORTER_TEST_IMAP_PASSWORD", "imap-s3cr3t", 1);
+  Config config = load_string(R"(
+[modules.e2e]
+timeout = "30s"
+[modules.e2e.send]
+from = "probe@example.test"
+to = ["sink@example.test"]
+[modules.e2e.receive]
+imap = "[::1]:10993"
+tls = "starttls"
+username = "sink@example.test"
+password_env = "SMTP_EXPORTER_TEST_IMAP_PASSWORD"
+junk_folder = "Spam"
+authserv_id = "mail.example.test"
+timeout = "20s"
+poll_interval = "500ms"
+[modules.e2e.receive.tls_config]
+server_name = "mail.example.test"
+insecure_skip_verify = true
+)",
+                              "inline.toml");
+  const Module& m = config.modules.at("e2e");
+  ASSERT_TRUE(m.receive.has_value());
+  EXPECT_EQ(m.receive->imap_host, "::1");
+  EXPECT_EQ(m.receive->imap_port, 10993);
+  EXPECT_EQ(m.receive->tls, ReceiveConfig::ImapTls::starttls);
+  EXPECT_EQ(m.receive->password, "imap-s3cr3t");
+  EXPECT_EQ(m.receive->junk_folder, "Spam");
+  EXPECT_EQ(m.receive->timeout, 20s);
+  EXPECT_EQ(m.receive->poll_interval, 500ms);
+  EXPECT_EQ(m.receive->tls_config.server_name, "mail.example.test");
+  std::string text = to_toml(config);
+  EXPECT_EQ(text.find("imap-s3cr3t"), std::string::npos) << text;
+  EXPECT_NE(text.find("password_env = 'SMTP_EXPORTER_TEST_IMAP_PASSWORD'"), std::string::npos) << text;
+  EXPECT_NE(text.find("[modules.e2e.receive.tls_config]"), std::string::npos) << text;
+  Config again = load_string(to_toml("e2e", m), "again.toml");
+  const ReceiveConfig& r = *again.modules.at("e2e").receive;
+  EXPECT_EQ(r.password, "imap-s3cr3t");
+  EXPECT_EQ(r.imap, "[::1]:10993");
+  EXPECT_EQ(r.authserv_id, "mail.example.test");
+  EXPECT_EQ(r.poll_interval, 500ms);
+  EXPECT_TRUE(r.tls_config.insecure_skip_verify);
+}
+
+TEST(LoadString, ReceiveMaildirDefaults) {
+  Config config = load_string(
+      "[modules.m]\ntimeout = \"90s\"\n[modules.m.send]\nfrom = \"a@example.test\"\nto = [\"b@example.test\"]\n"
+      "[modules.m.receive]\nmaildir = \"/srv/mail/sink\"\n",
+      "inline.toml");
+  const ReceiveConfig& r = *config.modules.at("m").receive;
+  EXPECT_EQ(r.maildir, "/srv/mail/sink");
+  EXPECT_TRUE(r.imap.empty());
+  EXPECT_EQ(r.timeout, 60s);
+  EXPECT_EQ(r.poll_interval, 1s);
+  Config again = load_string(to_toml("m", config.modules.at("m")), "again.toml");
+  EXPECT_EQ(again.modules.at("m").receive->maildir, "/srv/mail/sink");
 }
 
 }  // namespace

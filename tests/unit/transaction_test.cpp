@@ -56,7 +56,8 @@ TEST(Message, HeadersAndDotStuffing) {
   EXPECT_EQ(build_message(send, fields),
             "From: <a@x.test>\r\nTo: <b@y.test>\r\nSubject: [smtp_exporter] 2023-11-14T22:13:20Z abc123\r\n"
             "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-            "Message-ID: <smtp-exporter.abc123.20231114T221320Z@127.0.0.1>\r\n\r\n"
+            "Message-ID: <smtp-exporter.abc123.20231114T221320Z@127.0.0.1>\r\n"
+            "X-Smtp-Exporter-Token: abc123; sent=1700000000\r\n\r\n"
             "..starts\r\nmiddle\r\n...two\r\n.\r\n");
 }
 

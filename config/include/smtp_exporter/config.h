@@ -86,6 +86,37 @@ struct SendConfig {
   std::vector<std::pair<std::string, std::string>> headers;  // extra header lines, in name order
 };
 
+// [modules.NAME.receive]: where the test message of [send] must arrive, for
+// the `receive` unit (docs/delivery.md): an IMAP mailbox or a Maildir.
+struct ReceiveConfig {
+  enum class ImapTls { implicit, starttls };
+  // IMAP: "host:port" (empty with maildir).
+  std::string imap;
+  std::string imap_host;  // parsed from `imap`, IPv6 without brackets
+  std::uint16_t imap_port = 0;
+  ImapTls tls = ImapTls::implicit;
+  TlsConfig tls_config;  // CA, client certificate, server_name for the IMAP server
+  std::string username;
+  // The password: exactly one of password_file and password_env; never
+  // shown (to_toml writes the file or variable name only).
+  std::string password_file;
+  std::string password_env;
+  std::string password;
+  std::string password_error;  // as AuthConfig::password_error
+  // The Junk folder by name; empty: the one LIST flags \Junk (RFC 6154).
+  std::string junk_folder;
+  // Maildir: the directory holding new/ and cur/ (its Junk folder: .Junk/).
+  std::string maildir;
+  // How long to wait for arrival after the 250 to DATA.
+  Duration timeout = std::chrono::seconds(60);
+  // Polling interval when the server offers no IDLE (and for Maildir's
+  // rescan when inotify is not available).
+  Duration poll_interval = std::chrono::seconds(1);
+  // Authentication-Results fields of this authserv-id only are read; empty:
+  // none (the receiver's decision is not reported).
+  std::string authserv_id;
+};
+
 // [dnsbl]: the DNS blocklists (RFC 5782) the `dnsbl` unit asks about every
 // address a probe connects to, and about the outbound `addresses` (docs/dnsbl.md).
 struct DnsblZone {
@@ -135,6 +166,7 @@ struct Module {
   int degraded_cert_days = 14;
   std::optional<AuthConfig> auth;  // authenticate after EHLO (and STARTTLS)
   std::optional<SendConfig> send;  // then send a test message
+  std::optional<ReceiveConfig> receive;  // and find it in the mailbox (needs send)
   // A 4xx reply to AUTH, MAIL, RCPT or DATA (greylisting) starts the whole
   // conversation again, up to `retries` more times, `retry_delay` apart,
   // within the probe's deadline.

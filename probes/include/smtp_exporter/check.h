@@ -38,6 +38,11 @@ struct Series {
   std::vector<std::pair<std::string, std::string>> labels;
   double value = 0;
   bool counter = false;  // a counter (process_series); probe series are gauges
+  // A histogram (process_series): the upper bounds of its buckets, and the
+  // observations per bucket (not cumulative; one more for +Inf); `value` is
+  // the sum of the observations.
+  std::vector<double> bucket_bounds = {};
+  std::vector<double> bucket_counts = {};
 };
 
 

@@ -20,7 +20,8 @@ namespace smtp_exporter::probes {
 // (right after connect with implicit TLS, after STARTTLS otherwise);
 // `starttls` is the STARTTLS command, whose failures include its handshake.
 // auth, mail, rcpt and data run only when the module has [auth] / [send].
-enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit, auth, mail, rcpt, data };
+// receive: finding the test message in the mailbox (the `receive` unit).
+enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit, auth, mail, rcpt, data, receive };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
@@ -47,6 +48,13 @@ enum class FailureReason {
   dane_mismatch,      // DANE (RFC 7672): secure TLSA records, none of the usable ones authenticates the server
   dnssec_bogus,       // DANE: an answer the check relies on failed DNSSEC validation
   tlsa_lookup_error,  // DANE: the validated look-up of TLSA or the host's addresses gave no answer
+  // The receive side ([receive]): the mailbox could not be reached, refused
+  // the login, or answered something else than expected; or the message did
+  // not arrive within the receive timeout.
+  imap_connect,
+  imap_auth,
+  imap_error,
+  not_delivered,
 };
 std::string_view to_string(FailureReason);
 
@@ -175,6 +183,10 @@ struct ProbeResult {
   std::string enhanced_status_code;  // RFC 3463 "5.7.8" of the last reply carrying one
   std::string message_token;         // the 6-character token of the message sent
   bool message_accepted = false;     // 250 after the message data
+  // When that 250 arrived (the delivery round trip starts here) and the
+  // wall-clock time the message carries in X-Smtp-Exporter-Token (sent=).
+  std::optional<std::chrono::steady_clock::time_point> message_accepted_at;
+  std::int64_t message_sent_unix = 0;
   // Conversations run (retries after 4xx); set for modules with auth or send.
   std::optional<int> attempts;
   // The temporary failure of each attempt that was retried, in order.
