@@ -47,6 +47,10 @@
       SMTPExporterConfigReloadFailed: '10m',
       SMTPAddressBlocklisted: '15m',
       SMTPDNSBLZoneBroken: '30m',
+      SMTPMTASTSMXRejected: '15m',
+      SMTPMTASTSStaleId: '15m',
+      SMTPMTASTSPolicyCertificateExpiring: '15m',
+      SMTPTLSRPTRecordInvalid: '1h',
     },
 
     // Dashboards.
@@ -62,5 +66,6 @@
     noMXText: 'no mail domain (mx:) probed',
     noAuthText: 'no module with [auth] or [send]',
     noDnsblText: 'no module with dnsbl = true',
+    noMtaStsText: 'no module with mta_sts = true',
   },
 }

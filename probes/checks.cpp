@@ -8,6 +8,7 @@
 #include "checks/ehlo.h"
 #include "checks/fcrdns.h"
 #include "checks/greeting.h"
+#include "checks/mta_sts.h"
 #include "checks/mx.h"
 #include "checks/send.h"
 #include "checks/starttls.h"
@@ -18,6 +19,7 @@ const std::vector<const Check*>& checks() {
   static const std::vector<const Check*> units{
       &certificate_check(),  // the TLS session and certificate chain (facts of the session's handshake)
       &mx_check(),        // domain: the MX set, then every host address at once
+      &mta_sts_check(),   // domain: MTA-STS and TLS-RPT against the MX hosts the mx unit probed
       &greeting_check(),  // session: resolve, connect (implicit TLS), the 220 greeting
       &ehlo_check(),      // session: EHLO (HELO fallback) and its extensions
       &tls_check(),       // session: STARTTLS, the handshake, EHLO again

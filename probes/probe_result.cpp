@@ -16,6 +16,7 @@ std::string_view to_string(Stage stage) {
     case Stage::mail: return "mail";
     case Stage::rcpt: return "rcpt";
     case Stage::data: return "data";
+    case Stage::mta_sts: return "mta_sts";
   }
   return "unknown";
 }
@@ -42,6 +43,14 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::auth_error: return "auth_error";
     case FailureReason::temporary_failure: return "temporary_failure";
     case FailureReason::permanent_failure: return "permanent_failure";
+    case FailureReason::txt_missing: return "txt_missing";
+    case FailureReason::txt_invalid: return "txt_invalid";
+    case FailureReason::policy_fetch_error: return "policy_fetch_error";
+    case FailureReason::policy_certificate_error: return "policy_certificate_error";
+    case FailureReason::policy_http_status: return "policy_http_status";
+    case FailureReason::policy_content_type: return "policy_content_type";
+    case FailureReason::policy_too_large: return "policy_too_large";
+    case FailureReason::policy_invalid: return "policy_invalid";
   }
   return "unknown";
 }

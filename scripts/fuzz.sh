@@ -43,6 +43,7 @@ targets=(
   "probe_query 1024"
   "config_loader 8192 tests/config"
   "dnsbl_answer 1024"
+  "mta_sts_policy 4096"
 )
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

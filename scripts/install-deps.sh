@@ -26,6 +26,8 @@ test_pkgs+=(man-db groff-base)
 test_pkgs+=(clang libclang-rt-14-dev)
 # prometheus-blackbox-exporter: the side-by-side benchmark (bench/compare.sh, docs/performance.md).
 test_pkgs+=(prometheus-blackbox-exporter)
+# nginx-light: the MTA-STS end-to-end test serves policies over HTTPS (tests/e2e/test_mta_sts.py).
+test_pkgs+=(nginx-light)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -24,12 +24,12 @@
     },
     // Specific alerts mute the probe_smtp_health roll-ups.
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpired|SMTPAddressBlocklisted"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpired|SMTPAddressBlocklisted|SMTPMTASTSMXRejected"'],
       target_matchers: ['alertname = SMTPUnhealthy'],
       equal: probe,
     },
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted|SMTPMTASTSMXRejected|SMTPMTASTSStaleId|SMTPMTASTSPolicyCertificateExpiring|SMTPTLSRPTRecordInvalid"'],
       target_matchers: ['alertname = SMTPDegraded'],
       equal: probe,
     },

@@ -1022,10 +1022,18 @@ local lib = import 'lib.libsonnet';
             },
           ] },
         ]),
+        lib.row('MTA-STS and TLS-RPT', [
+          lib.stat('MTA-STS mode', 4, 5, 'probe_smtp_mta_sts_policy_mode: the mode of the valid policy (none without one; a fetch or parse failure is a probe failure, stage mta_sts).', lib.split('max by (mode) (probe_smtp_mta_sts_policy_mode{%(s)s}) == 1', s, '{{mode}}', '{{mode}}')) + { options+: { textMode: 'name' } },
+          lib.stat('MTA-STS policy id stale', 4, 5, 'probe_smtp_mta_sts_stale_id: 1 when the policy body changed while the _mta-sts id did not.', lib.split('probe_smtp_mta_sts_stale_id{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'no', color: 'green' }, '1': { text: 'STALE', color: 'orange' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('TLS-RPT record', 4, 5, 'probe_smtp_tlsrpt_record_valid: exactly one valid _smtp._tls record.', lib.split('probe_smtp_tlsrpt_record_valid{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'INVALID', color: 'orange' }, '1': { text: 'valid', color: 'green' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('Policy certificate expiry', 4, 5, 'probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds: time left on the certificate of mta-sts.DOMAIN.', lib.split('probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds{%(s)s} - time()', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's' } } },
+          lib.table('MX hosts against the policy', 8, 5, 'probe_smtp_mta_sts_mx_covered (a policy pattern matches) and probe_smtp_mta_sts_mx_valid (STARTTLS with a certificate valid for the MX name) per MX host.', [lib.t(f('probe_smtp_mta_sts_mx_covered{%(s)s}')), lib.t(f('probe_smtp_mta_sts_mx_valid{%(s)s}'))]),
+        ]),
       ], collapsed={
         'Authentication and test message': c.noAuthText,
         'Mail domain (MX)': c.noMXText,
         'Blocklists (DNSBL)': c.noDnsblText,
+        'MTA-STS and TLS-RPT': c.noMtaStsText,
       }, runbooks={
         Status: ['SMTPProbeFailing'],
         Health: ['SMTPUnhealthy', 'SMTPDegraded'],
@@ -1041,6 +1049,10 @@ local lib = import 'lib.libsonnet';
         'MX host failures': ['SMTPMXHostFailing'],
         'Blocklist listings': ['SMTPAddressBlocklisted'],
         'Zones without answer': ['SMTPDNSBLZoneBroken'],
+        'MTA-STS policy id stale': ['SMTPMTASTSStaleId'],
+        'TLS-RPT record': ['SMTPTLSRPTRecordInvalid'],
+        'Policy certificate expiry': ['SMTPMTASTSPolicyCertificateExpiring'],
+        'MX hosts against the policy': ['SMTPMTASTSMXRejected'],
       }),
   },
 }

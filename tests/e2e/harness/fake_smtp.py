@@ -91,3 +91,41 @@ class StallingServer:
         self.sock.close()
         for c in self.clients:
             c.close()
+
+
+class StarttlsSmtp(FakeSmtp):
+    """A FakeSmtp that offers STARTTLS and upgrades with `cert_file`/`key_file` (for MX hosts
+    whose certificates a test CA signed); `starttls=False` leaves STARTTLS out of EHLO."""
+
+    def __init__(self, host, port, cert_file, key_file, starttls=True, **kwargs):
+        import ssl
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert_file, key_file)
+        self.starttls = starttls
+        super().__init__(host, port, **kwargs)
+
+    def _talk(self, conn):
+        try:
+            conn.sendall(self.greeting.encode() + b"\r\n")
+            reader = conn.makefile("rb")
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                command = line.strip().upper()
+                if command.startswith(b"EHLO") or command.startswith(b"HELO"):
+                    offer = b"250-STARTTLS\r\n" if self.starttls and not hasattr(conn, "version") else b""
+                    conn.sendall(b"250-" + self.ehlo_name.encode() + b"\r\n" + offer + b"250 PIPELINING\r\n")
+                elif command == b"STARTTLS" and self.starttls:
+                    conn.sendall(b"220 go ahead\r\n")
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                    reader = conn.makefile("rb")
+                elif command.startswith(b"QUIT"):
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"502 not implemented\r\n")
+        except (OSError, ValueError):
+            return
+        finally:
+            conn.close()
