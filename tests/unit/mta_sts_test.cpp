@@ -293,6 +293,38 @@ TEST(MtaStsUnit, StaleIdAndTlsRptAreDegraded) {
   for (const auto& x : f) EXPECT_EQ(x.severity, Health::degraded);
 }
 
+TEST(MtaStsUnit, PolicyHostCertificateExpiringWithinTheModulesDaysIsDegraded) {
+  ProbeResult r = with_section(std::string(kGood), {{"mx1.example.com", "mx1.example.com", true, ""}});
+  auto& s = std::any_cast<MtaStsSection&>(r.sections.find("mta_sts")->second);
+  s.fetch->tls.emplace();
+  s.fetch->tls->verified = true;
+  s.fetch->tls->leaf_days_to_expiry = 7.5;
+  auto f = findings_of(r);  // degraded_cert_days = 14
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].key, "mta_sts/policy_cert_expiring");
+  EXPECT_EQ(f[0].severity, Health::degraded);
+  EXPECT_THAT(f[0].text, HasSubstr("expires in 7 days"));
+  s.fetch->tls->leaf_days_to_expiry = 20;
+  EXPECT_THAT(findings_of(r), IsEmpty());
+}
+
+TEST(MtaStsUnit, TwoTxtRecordsMeanNoPolicyInForce) {
+  ProbeResult r = with_section(std::string(kGood), {{"mx3.example.com", std::nullopt, true, ""}});
+  auto& s = std::any_cast<MtaStsSection&>(r.sections.find("mta_sts")->second);
+  s.txt = parse_sts_record({"v=STSv1; id=a", "v=STSv1; id=b"});
+  EXPECT_THAT(findings_of(r), IsEmpty());  // the probe's failure (txt_invalid) says it
+  std::vector<Series> series;
+  mta_sts_check().series(r, series);
+  EXPECT_EQ(value(series, "probe_smtp_mta_sts_policy_mode", {{"mode", "enforce"}}), 0);
+  EXPECT_EQ(value(series, "probe_smtp_mta_sts_policy_valid"), 1);  // the file itself is fine
+  EXPECT_EQ(value(series, "probe_smtp_mta_sts_txt_records"), 2);
+}
+
+TEST(MtaStsUnit, ModeNoneMakesNoCoverageFinding) {
+  ProbeResult r = with_section("version: STSv1\nmode: none\nmax_age: 86400\n", {{"mx3.example.com", std::nullopt, false, "x"}});
+  EXPECT_THAT(findings_of(r), IsEmpty());
+}
+
 TEST(MtaStsUnit, EveryFindingAndFailureKeyHasARemediation) {
   std::vector<std::string> keys;
   for (const auto& e : mta_sts_check().remediations()) keys.emplace_back(e.key);
