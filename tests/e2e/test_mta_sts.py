@@ -24,7 +24,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
 from harness import (Dnsmasq, Exporter, Nginx, StarttlsSmtp, TestCa, common_free_port,  # noqa: E402
-                     parse_metrics)
+                     parse_metrics, shared_postfix)
+
+AS_ROOT = os.geteuid() == 0  # the real Postfix MX host needs root (its master runs as root)
 
 GOOD_IP, BAD_IP = "127.0.0.1", "127.0.0.2"  # MX hosts with a valid / a wrong-name certificate
 
@@ -57,6 +59,10 @@ DOMAINS = {
     "stale": (["mx1.stale.test"], policy("enforce", "mx1.stale.test"), ""),
     "badmx": (["mx1.badmx.test"], policy("enforce", "mx1.badmx.test"), ""),
     "cached": (["mx1.cached.test"], policy("enforce", "mx1.cached.test"), ""),
+    "expiring": (["mx1.expiring.test"], policy("enforce", "mx1.expiring.test"), "EXPIRING"),
+    "nomode": (["mx1.nomode.test"], policy("none"), ""),
+    # MX: the harness Postfix (mail.example.test, its own CA), probed by the module "postfix"
+    "postfix": (["mail.example.test"], policy("enforce", "mail.example.test"), ""),
 }
 
 
@@ -73,6 +79,7 @@ class MtaStsLab(unittest.TestCase):
         cls.ca = ca
         ca.leaf("policy", [f"mta-sts.{d}.test" for d in DOMAINS])
         ca.leaf("elsewhere", ["mta-sts.elsewhere.test"])
+        ca.leaf("expiring", ["mta-sts.expiring.test"], days=7)  # within 14 days: degraded
         mx_names = sorted({h for hosts, _, _ in DOMAINS.values() for h in hosts} - {"mx1.badmx.test"})
         mx_cert = ca.leaf("mx", mx_names)
         other_cert = ca.leaf("other", ["other.test"])
@@ -88,13 +95,13 @@ class MtaStsLab(unittest.TestCase):
                 f.write(hidden)
             with open(os.path.join(root, "real", "mta-sts.txt"), "w") as f:
                 f.write(hidden)
-            cert = "elsewhere" if extra == "WRONGNAME" else "policy"
+            cert = {"WRONGNAME": "elsewhere", "EXPIRING": "expiring"}.get(extra, "policy")
             servers.append(f"server_name mta-sts.{name}.test; ssl_certificate {{dir}}/{cert}.crt; "
                            f"ssl_certificate_key {{dir}}/{cert}.key; root {root}; "
-                           + ("" if extra == "WRONGNAME" else extra))
+                           + ("" if extra in ("WRONGNAME", "EXPIRING") else extra))
         cls.www = www
         cls.nginx = Nginx(servers, directory=os.path.join(cls.dir, "nginx"))
-        for f in ("policy", "elsewhere"):
+        for f in ("policy", "elsewhere", "expiring"):
             for ext in ("crt", "key"):
                 os.makedirs(cls.nginx.dir, exist_ok=True)
                 shutil.copy(os.path.join(cls.dir, f"{f}.{ext}"), cls.nginx.dir)
@@ -143,6 +150,15 @@ tries = 2
 [modules.lab]{module}
 [modules.nocache]{module}mta_sts_cache = "0s"
 """
+        if AS_ROOT:
+            postfix = shared_postfix()
+            bundle = os.path.join(cls.dir, "bundle.crt")
+            with open(bundle, "w") as out:
+                for path in (postfix.ca_file, ca.cert):
+                    with open(path) as f:
+                        out.write(f.read())
+            cls.config += module.replace(f"port = {cls.smtp_port}", f"port = {postfix.smtp_port}").replace(
+                ca.cert, bundle).join(["\n[modules.postfix]", ""])
         cls.exporter = Exporter(exporter_binary(), config_text=cls.config)
         cls.exporter.start()
         cls.addClassCleanup(cls.exporter.stop)
@@ -260,6 +276,29 @@ tries = 2
         self.assertEqual(values(m, "probe_smtp_mta_sts_mx_covered", mx="mx1.badmx.test"), [1])
         self.assertEqual(values(m, "probe_smtp_mta_sts_mx_valid", mx="mx1.badmx.test"), [0])
         self.assert_health(m, "unhealthy")
+
+    def test_policy_host_certificate_expiring_within_14_days(self):
+        m = self.probe("expiring")
+        self.assertEqual(values(m, "probe_success"), [1])
+        self.assertEqual(values(m, "probe_smtp_mta_sts_policy_mode", mode="enforce"), [1])
+        left = values(m, "probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds")[0] - time.time()
+        self.assertTrue(6 * 86400 < left < 8 * 86400, left)
+        self.assert_health(m, "degraded")
+
+    def test_mode_none_without_mx_lines(self):
+        m = self.probe("nomode")
+        self.assertEqual(values(m, "probe_success"), [1])
+        self.assertEqual(values(m, "probe_smtp_mta_sts_policy_mode", mode="none"), [1])
+        self.assertEqual(values(m, "probe_smtp_mta_sts_mx_covered", mx="mx1.nomode.test"), [0])  # covers nothing
+        self.assert_health(m, "healthy")  # mode none: senders apply nothing, nothing to judge
+
+    @unittest.skipUnless(AS_ROOT, "needs root: the real Postfix MX host")
+    def test_real_postfix_as_mx_host(self):
+        m = self.probe("postfix", module="postfix")
+        self.assertEqual(values(m, "probe_success"), [1])
+        self.assertEqual(values(m, "probe_smtp_mta_sts_mx_covered", mx="mail.example.test"), [1])
+        self.assertEqual(values(m, "probe_smtp_mta_sts_mx_valid", mx="mail.example.test"), [1])
+        self.assert_health(m, "healthy")
 
     def test_body_changed_with_the_same_id(self):
         m = self.probe("stale", module="nocache")
