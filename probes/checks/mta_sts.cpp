@@ -64,18 +64,25 @@ std::optional<PolicyFetch> MtaStsMemory::cached(const std::string& domain, const
 void MtaStsMemory::remember(const std::string& domain, const std::string& id, const PolicyFetch& fetch,
                             Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  if (!cache_.contains(domain) && cache_.size() >= kMaxCached) {
+    auto oldest = std::min_element(cache_.begin(), cache_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+    cache_.erase(oldest);
+  }
   cache_.insert_or_assign(domain, Cached{id, fetch, now});
 }
 
 bool MtaStsMemory::observe(const std::string& domain, const std::string& id, const std::string& body) {
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = seen_.try_emplace(domain, Seen{id, body, false});
+  const std::size_t hash = std::hash<std::string>{}(body);
+  if (!seen_.contains(domain) && seen_.size() >= kMaxTracked) seen_.erase(seen_.begin());
+  auto [it, inserted] = seen_.try_emplace(domain, Seen{id, hash, false});
   if (inserted) return false;
   Seen& seen = it->second;
-  if (seen.id != id) seen.stale = false;             // a new id: senders fetch again
-  else if (seen.body != body) seen.stale = true;    // same id, new body: senders keep the old one
+  if (seen.id != id) seen.stale = false;                 // a new id: senders fetch again
+  else if (seen.body_hash != hash) seen.stale = true;   // same id, new body: senders keep the old one
   seen.id = id;
-  seen.body = body;
+  seen.body_hash = hash;
   return seen.stale;
 }
 

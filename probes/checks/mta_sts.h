@@ -51,6 +51,10 @@ struct MtaStsSection {
 class MtaStsMemory {
  public:
   using Clock = std::chrono::steady_clock;
+  // Bounds on what /probe targets can make the process keep (any domain can be
+  // asked for): the oldest cached policy, and an arbitrary tracked domain, go first.
+  static constexpr std::size_t kMaxCached = 1000;
+  static constexpr std::size_t kMaxTracked = 100000;
 
   // The cached fetch of `domain`, when made under `id` less than `max_age` ago.
   std::optional<PolicyFetch> cached(const std::string& domain, const std::string& id, config::Duration max_age,
@@ -72,7 +76,7 @@ class MtaStsMemory {
   };
   struct Seen {
     std::string id;
-    std::string body;
+    std::size_t body_hash = 0;  // a hash, not the body: up to 64 KiB per domain otherwise
     bool stale = false;
   };
   mutable std::mutex mutex_;

@@ -163,6 +163,17 @@ TEST(MtaStsMemory, CachesPerDomainAndIdForTheDuration) {
   EXPECT_FALSE(m.cached("example.com", "id1", 0s, t0));
 }
 
+TEST(MtaStsMemory, TheCacheKeepsAtMostKMaxCachedDomainsDroppingTheOldest) {
+  MtaStsMemory m;
+  auto t0 = MtaStsMemory::Clock::now();
+  PolicyFetch f;
+  for (std::size_t i = 0; i <= MtaStsMemory::kMaxCached; ++i)
+    m.remember("d" + std::to_string(i), "id", f, t0 + std::chrono::seconds(i));
+  EXPECT_FALSE(m.cached("d0", "id", 1h, t0 + 1s));  // the oldest went
+  EXPECT_TRUE(m.cached("d1", "id", 1h, t0 + 1s));
+  EXPECT_TRUE(m.cached("d" + std::to_string(MtaStsMemory::kMaxCached), "id", 1h, t0 + 1s));
+}
+
 TEST(MtaStsMemory, BodyChangedUnderTheSameIdIsStaleUntilTheIdChanges) {
   MtaStsMemory m;
   EXPECT_FALSE(m.observe("d", "1", "body A"));
