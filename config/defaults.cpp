@@ -22,6 +22,13 @@ Config default_config() {
   mx_only.mx = true;
   mx_only.quit_after = Step::mx;
   config.modules.emplace("mx_only", mx_only);
+  // MTA-STS and TLS-RPT of a mail domain (docs/mta-sts.md): the policy, its
+  // MX coverage, and every MX host's STARTTLS with its certificate checked
+  // (PKIX) for its name, as senders in enforce mode check it.
+  Module mta_sts = starttls;
+  mta_sts.mx = true;
+  mta_sts.checks.emplace("mta_sts");
+  config.modules.emplace("mta_sts", mta_sts);
   return config;
 }
 

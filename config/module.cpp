@@ -225,6 +225,7 @@ const std::vector<std::string_view> kCheckSwitches{
     "fcrdns",
     "dnsbl",
     "dane",
+    "mta_sts",
 };
 
 constexpr std::pair<std::string_view, IpProtocol> kIpProtocols[] = {{"ip4", IpProtocol::ip4},
@@ -348,6 +349,15 @@ Module read_module(const toml::table& table, const std::string& path, const std:
   }
   for (std::string_view unit : kCheckSwitches)
     if (reader.boolean(unit).value_or(false)) m.checks.emplace(unit);
+  if (auto cache = reader.string("mta_sts_cache")) {
+    auto d = parse_duration(*cache);
+    if (!d) reader.fail("mta_sts_cache", "invalid duration \"" + *cache + "\" (use e.g. \"60s\"; \"0s\" disables)");
+    m.mta_sts_cache = *d;
+  }
+  if (auto port = reader.integer("mta_sts_policy_port")) {
+    if (*port < 1 || *port > 65535) reader.fail("mta_sts_policy_port", "must be between 1 and 65535");
+    m.mta_sts_policy_port = static_cast<std::uint16_t>(*port);
+  }
   if (const toml::table* auth = reader.table("auth")) m.auth = read_auth(*auth, reader.qualified("auth"), file, secrets);
   if (const toml::table* send = reader.table("send")) m.send = read_send(*send, reader.qualified("send"), file);
   if (const toml::table* receive = reader.table("receive")) {
@@ -426,6 +436,10 @@ std::string to_toml(const std::string& name, const Module& m) {
   if (!m.ehlo_name.empty()) module.insert("ehlo_name", m.ehlo_name);
   module.insert("mx", m.mx);
   for (const auto& unit : m.checks) module.insert(unit, true);
+  if (m.checks.contains("mta_sts")) {  // only with the unit: keeps the rendering of other modules unchanged
+    module.insert("mta_sts_cache", format_duration(m.mta_sts_cache));
+    if (m.mta_sts_policy_port != 443) module.insert("mta_sts_policy_port", m.mta_sts_policy_port);
+  }
   module.insert("degraded_banner_latency", format_duration(m.degraded_banner_latency));
   module.insert("degraded_cert_days", m.degraded_cert_days);
   if (m.retries > 0) {  // only when retrying: keeps the rendering of plain modules unchanged

@@ -53,6 +53,10 @@
       SMTPDeliveryFailing: '15m',
       SMTPDeliveredToJunk: '30m',
       SMTPDeliveryLate: '5m',
+      SMTPMTASTSMXRejected: '15m',
+      SMTPMTASTSStaleId: '15m',
+      SMTPMTASTSPolicyCertificateExpiring: '15m',
+      SMTPTLSRPTRecordInvalid: '1h',
     },
 
     // Dashboards.
@@ -69,5 +73,6 @@
     noAuthText: 'no module with [auth] or [send]',
     noDnsblText: 'no module with dnsbl = true',
     noDeliveryText: 'no module with [receive]',
+    noMtaStsText: 'no module with mta_sts = true',
   },
 }

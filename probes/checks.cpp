@@ -9,6 +9,7 @@
 #include "checks/ehlo.h"
 #include "checks/fcrdns.h"
 #include "checks/greeting.h"
+#include "checks/mta_sts.h"
 #include "checks/mx.h"
 #include "checks/receive.h"
 #include "checks/send.h"
@@ -20,6 +21,7 @@ const std::vector<const Check*>& checks() {
   static const std::vector<const Check*> units{
       &certificate_check(),  // the TLS session and certificate chain (facts of the session's handshake)
       &mx_check(),        // domain: the MX set, then every host address at once
+      &mta_sts_check(),   // domain: MTA-STS and TLS-RPT against the MX hosts the mx unit probed
       &dane_check(),      // session: validated TLSA look-ups (DNSSEC), before the connection and its handshake
       &greeting_check(),  // session: resolve, connect (implicit TLS), the 220 greeting
       &ehlo_check(),      // session: EHLO (HELO fallback) and its extensions

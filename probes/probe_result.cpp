@@ -17,6 +17,7 @@ std::string_view to_string(Stage stage) {
     case Stage::rcpt: return "rcpt";
     case Stage::data: return "data";
     case Stage::receive: return "receive";
+    case Stage::mta_sts: return "mta_sts";
   }
   return "unknown";
 }
@@ -50,6 +51,14 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::imap_auth: return "imap_auth";
     case FailureReason::imap_error: return "imap_error";
     case FailureReason::not_delivered: return "not_delivered";
+    case FailureReason::txt_missing: return "txt_missing";
+    case FailureReason::txt_invalid: return "txt_invalid";
+    case FailureReason::policy_fetch_error: return "policy_fetch_error";
+    case FailureReason::policy_certificate_error: return "policy_certificate_error";
+    case FailureReason::policy_http_status: return "policy_http_status";
+    case FailureReason::policy_content_type: return "policy_content_type";
+    case FailureReason::policy_too_large: return "policy_too_large";
+    case FailureReason::policy_invalid: return "policy_invalid";
   }
   return "unknown";
 }

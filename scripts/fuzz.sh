@@ -46,6 +46,7 @@ targets=(
   "tlsa_rdata 2048"
   "imap_response 8192"
   "auth_results 4096"
+  "mta_sts_policy 4096"
 )
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

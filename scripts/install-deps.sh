@@ -32,6 +32,8 @@ test_pkgs+=(clang libclang-rt-14-dev)
 test_pkgs+=(prometheus-blackbox-exporter)
 # dovecot-imapd: the IMAP server of the delivery e2e test (tests/e2e/test_delivery.py, the [receive] unit).
 test_pkgs+=(dovecot-imapd)
+# nginx-light: the MTA-STS end-to-end test serves policies over HTTPS (tests/e2e/test_mta_sts.py).
+test_pkgs+=(nginx-light)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

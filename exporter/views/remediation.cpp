@@ -668,6 +668,15 @@ std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason
     case FailureReason::imap_auth: return {"delivery/imap_auth"};
     case FailureReason::imap_error: return {"delivery/imap_error"};
     case FailureReason::not_delivered: return {"delivery/not_delivered"};
+    // MTA-STS (the mta_sts unit's own entries)
+    case FailureReason::txt_missing: return {"mta_sts/txt_missing"};
+    case FailureReason::txt_invalid: return {"mta_sts/txt_invalid"};
+    case FailureReason::policy_fetch_error: return {"mta_sts/policy_fetch_error"};
+    case FailureReason::policy_certificate_error: return {"mta_sts/policy_certificate_error"};
+    case FailureReason::policy_http_status: return {"mta_sts/policy_http_status"};
+    case FailureReason::policy_content_type: return {"mta_sts/policy_content_type"};
+    case FailureReason::policy_too_large: return {"mta_sts/policy_too_large"};
+    case FailureReason::policy_invalid: return {"mta_sts/policy_invalid"};
     case FailureReason::null_mx: return {"dns/null_mx"};
     case FailureReason::no_reachable_mx: return {"connect/no_reachable_mx"};
     case FailureReason::not_offered: return {stage == Stage::auth ? "auth/not_offered" : "tls/not_offered"};

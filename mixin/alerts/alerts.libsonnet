@@ -352,6 +352,47 @@ local util = import '../lib/util.libsonnet';
         ],
       },
       {
+        name: 'smtp-exporter.mta-sts',
+        rules: [
+          // An MX host that the MTA-STS policy does not cover, or that fails STARTTLS with a
+          // certificate valid for its name: senders in enforce mode refuse to deliver to it (in
+          // testing mode they report it). The series exist only with a valid policy / a TLS try.
+          alert(
+            'SMTPMTASTSMXRejected',
+            'warning',
+            |||
+              %s == 0
+              or
+              %s == 0
+            ||| % [m('probe_smtp_mta_sts_mx_covered'), m('probe_smtp_mta_sts_mx_valid')],
+            'MX host {{ $labels.mx }} fails the MTA-STS policy of {{ $labels.instance }}',
+            'The MX host {{ $labels.mx }} of %s has not been covered by the MTA-STS policy, or has failed STARTTLS with a certificate valid for its name, for %s (value {{ $value }}): senders that enforce MTA-STS do not deliver to it. Run smtp_exporter check to see the policy line that would cover it.' % [who, during('SMTPMTASTSMXRejected')],
+          ),
+          // The policy body changed while the _mta-sts id did not: senders keep the old policy.
+          alert(
+            'SMTPMTASTSStaleId',
+            'warning',
+            '%s == 1\n' % m('probe_smtp_mta_sts_stale_id'),
+            'MTA-STS policy of {{ $labels.instance }} changed without a new id',
+            'The MTA-STS policy of %s changed while the id of its _mta-sts TXT record did not, %s ago or more (stale = {{ $value }}): senders keep the old policy for up to its max_age.' % [who, during('SMTPMTASTSStaleId')],
+          ),
+          alert(
+            'SMTPMTASTSPolicyCertificateExpiring',
+            'warning',
+            '%s - time() < 14 * 86400\n' % m('probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds'),
+            'The MTA-STS policy host certificate of {{ $labels.instance }} expires soon',
+            'The certificate of the MTA-STS policy host of %s expires in {{ $value | humanizeDuration }}: once expired, senders can no longer refresh the policy.' % who,
+          ),
+          alert(
+            'SMTPTLSRPTRecordInvalid',
+            'warning',
+            '%s == 0\n' % m('probe_smtp_tlsrpt_record_valid'),
+            'TLS-RPT record of {{ $labels.instance }} missing or invalid',
+            'The _smtp._tls TXT record of %s has been missing or invalid for %s (valid = {{ $value }}): senders cannot report failed TLS deliveries (RFC 8460).' % [who, during('SMTPTLSRPTRecordInvalid')],
+          ),
+        ],
+      },
+      {
         name: 'smtp-exporter.exporter',
         rules: [
           // Without a successful scrape there is no probe_success, so no other alert can fire.

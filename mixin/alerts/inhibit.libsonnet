@@ -24,12 +24,12 @@
     },
     // Specific alerts mute the probe_smtp_health roll-ups.
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpired|SMTPAddressBlocklisted|SMTPDANEMismatch|SMTPDNSSECBogus"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpired|SMTPAddressBlocklisted|SMTPDANEMismatch|SMTPDNSSECBogus|SMTPMTASTSMXRejected"'],
       target_matchers: ['alertname = SMTPUnhealthy'],
       equal: probe,
     },
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted|SMTPDANERolloverNotReady"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted|SMTPDANERolloverNotReady|SMTPMTASTSMXRejected|SMTPMTASTSStaleId|SMTPMTASTSPolicyCertificateExpiring|SMTPTLSRPTRecordInvalid"'],
       target_matchers: ['alertname = SMTPDegraded'],
       equal: probe,
     },

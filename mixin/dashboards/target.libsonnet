@@ -1027,11 +1027,19 @@ local lib = import 'lib.libsonnet';
           lib.timeseries('Junk rate', 6, 7, 'Share of the checks over 1h whose test message landed in Junk (probe_smtp_delivery_folder{folder="junk"}).', lib.split('avg_over_time(probe_smtp_delivery_folder{%(s)s, folder="junk"}[1h])', s, 'junk ({{module}})', 'junk ({{target_name}})')) + { fieldConfig+: { defaults+: { unit: 'percentunit', min: 0, max: 1 } } },
           lib.timeseries('Late mail', 6, 7, 'Test messages that arrived after their receive timeout (increase of smtp_exporter_delivery_late_total on the exporter\'s /metrics, agent mode; probe_smtp_delivery_late_messages per probe).', [lib.q('increase(smtp_exporter_delivery_late_total{job=~"$job", instance=~"$instance"}[$__rate_interval])', 'late (exporter {{instance}})')] + lib.split('sum_over_time(probe_smtp_delivery_late_messages{%(s)s}[1h])', s, 'late ({{module}})', 'late ({{target_name}})')) + { fieldConfig+: { defaults+: { min: 0, decimals: 0 } } },
         ]),
+        lib.row('MTA-STS and TLS-RPT', [
+          lib.stat('MTA-STS mode', 4, 5, 'probe_smtp_mta_sts_policy_mode: the mode of the valid policy (none without one; a fetch or parse failure is a probe failure, stage mta_sts).', lib.split('max by (mode) (probe_smtp_mta_sts_policy_mode{%(s)s}) == 1', s, '{{mode}}', '{{mode}}')) + { options+: { textMode: 'name' } },
+          lib.stat('MTA-STS policy id stale', 4, 5, 'probe_smtp_mta_sts_stale_id: 1 when the policy body changed while the _mta-sts id did not.', lib.split('probe_smtp_mta_sts_stale_id{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'no', color: 'green' }, '1': { text: 'STALE', color: 'orange' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('TLS-RPT record', 4, 5, 'probe_smtp_tlsrpt_record_valid: exactly one valid _smtp._tls record.', lib.split('probe_smtp_tlsrpt_record_valid{%(s)s}', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'INVALID', color: 'orange' }, '1': { text: 'valid', color: 'green' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('Policy certificate expiry', 4, 5, 'probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds: time left on the certificate of mta-sts.DOMAIN.', lib.split('probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds{%(s)s} - time()', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's' } } },
+          lib.table('MX hosts against the policy', 8, 5, 'probe_smtp_mta_sts_mx_covered (a policy pattern matches) and probe_smtp_mta_sts_mx_valid (STARTTLS with a certificate valid for the MX name) per MX host.', [lib.t(f('probe_smtp_mta_sts_mx_covered{%(s)s}')), lib.t(f('probe_smtp_mta_sts_mx_valid{%(s)s}'))]),
+        ]),
       ], collapsed={
         'Delivery (receive)': c.noDeliveryText,
         'Authentication and test message': c.noAuthText,
         'Mail domain (MX)': c.noMXText,
         'Blocklists (DNSBL)': c.noDnsblText,
+        'MTA-STS and TLS-RPT': c.noMtaStsText,
       }, runbooks={
         Status: ['SMTPProbeFailing'],
         Health: ['SMTPUnhealthy', 'SMTPDegraded'],
@@ -1050,6 +1058,10 @@ local lib = import 'lib.libsonnet';
         'Delivery round trip': ['SMTPDeliveryFailing'],
         'Junk rate': ['SMTPDeliveredToJunk'],
         'Late mail': ['SMTPDeliveryLate'],
+        'MTA-STS policy id stale': ['SMTPMTASTSStaleId'],
+        'TLS-RPT record': ['SMTPTLSRPTRecordInvalid'],
+        'Policy certificate expiry': ['SMTPMTASTSPolicyCertificateExpiring'],
+        'MX hosts against the policy': ['SMTPMTASTSMXRejected'],
       }),
   },
 }

@@ -29,7 +29,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import Dnsmasq, Exporter, free_port, shared_postfix  # noqa: E402
+from harness import Dnsmasq, Exporter, Nginx, TestCa, free_port, shared_postfix  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 from harness.prometheus import Prometheus, derive_scrape_config, shorten_for  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -67,10 +69,10 @@ def agent_targets(postfix, closed_port):
 AGENT_BROKEN = {"agent-closed": ("connect", "refused"), "agent-wrong-name": ("starttls", "certificate_error")}
 
 
-def exporter_config(postfix, dns_server, agents):
+def exporter_config(postfix, dns_server, agents, mta_sts):
     """Modules named as in the shipped scrape config (and smtp_banner), aimed at the harness Postfix,
     and the agent targets (every second; the one that sends a message every 2 s)."""
-    ca = postfix.ca_file
+    ca = mta_sts["ca_bundle"]  # the Postfix CA and the MTA-STS lab CA (policy host)
     targets = "".join(
         f"""
 [[targets]]
@@ -96,11 +98,14 @@ ip_protocol = "ip4"
 dnsbl = true
 
 # Port 25 style: STARTTLS required, certificate verified against the test CA. Also the module
-# of the mail domain (its MX hosts are probed on this port).
+# of the mail domain (its MX hosts are probed on this port), with its MTA-STS policy served by
+# nginx on a free port (the MTA-STS panels).
 [modules.smtp_starttls]
 port = {postfix.smtp_port}
 ip_protocol = "ip4"
 tls = "starttls"
+mta_sts = true
+mta_sts_policy_port = {mta_sts["port"]}
 [modules.smtp_starttls.tls_config]
 ca_file = "{ca}"
 
@@ -182,17 +187,20 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
             raise RuntimeError(f"no dashboards in {REPO}/dashboards")
         cls.postfix = shared_postfix()
         pf = cls.postfix
+        mta_sts = cls._start_mta_sts_policy_host(pf)
         cls.dns = Dnsmasq([
             f"mx-host={MAIL_DOMAIN},{pf.hostname},10", f"mx-host={MAIL_DOMAIN},backup.{MAIL_DOMAIN},20",
             f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}",
-            f"address=/2.0.0.127.{DNSBL_ZONE}/127.0.0.2"])
+            f"address=/2.0.0.127.{DNSBL_ZONE}/127.0.0.2",
+            f"host-record=mta-sts.{MAIL_DOMAIN},127.0.0.1", f"txt-record=_mta-sts.{MAIL_DOMAIN},v=STSv1; id=e2e1",
+            f"txt-record=_smtp._tls.{MAIL_DOMAIN},v=TLSRPTv1; rua=mailto:tls-reports@{MAIL_DOMAIN}"])
         cls.dns.start()
         cls.addClassCleanup(cls.dns.stop)
         cls.closed_port = free_port()
         cls.agents = agent_targets(pf, cls.closed_port)
         # Prometheus scrapes every second with a 1 s timeout; --timeout-offset 0.2 leaves the
         # probes 0.8 s (plenty on loopback, even for AUTH and a message over STARTTLS).
-        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server, cls.agents),
+        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server, cls.agents, mta_sts),
                                 extra_args=["--timeout-offset=0.2"], env={PASSWORD_ENV: pf.sasl_password})
         cls.exporter.start()
         cls.addClassCleanup(cls.exporter.stop)
@@ -226,6 +234,30 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         cls.prometheus.start(cls.config, files={rules_name: shorten_for(SHIPPED_RULES, SHORT_FOR)})
         cls.started = time.monotonic()
         cls._wait_settled()
+
+    @classmethod
+    def _start_mta_sts_policy_host(cls, postfix):
+        """nginx serving the MTA-STS policy of the mail domain (an enforce policy covering both of
+        its MX hosts) with a certificate of a test CA; returns its port and the CA bundle (Postfix's
+        CA for the MX hosts, the lab CA for the policy host)."""
+        work = tempfile.mkdtemp(prefix="smtp-exporter-e2e-mta-sts-")
+        cls.addClassCleanup(shutil.rmtree, work, True)
+        ca = TestCa(work)
+        cert, key = ca.leaf("policy", [f"mta-sts.{MAIL_DOMAIN}"])
+        root = os.path.join(work, "www", ".well-known")
+        os.makedirs(root)
+        with open(os.path.join(root, "mta-sts.txt"), "w") as f:
+            f.write(f"version: STSv1\nmode: enforce\nmx: {postfix.hostname}\nmx: *.{MAIL_DOMAIN}\nmax_age: 86400\n")
+        nginx = Nginx([f"server_name mta-sts.{MAIL_DOMAIN}; ssl_certificate {cert}; ssl_certificate_key {key}; "
+                       f"root {os.path.join(work, 'www')};"], directory=os.path.join(work, "nginx"))
+        nginx.start()
+        cls.addClassCleanup(nginx.stop)
+        bundle = os.path.join(work, "ca-bundle.crt")
+        with open(bundle, "w") as out:
+            for path in (postfix.ca_file, ca.cert):
+                with open(path) as f:
+                    out.write(f.read())
+        return {"port": nginx.port, "ca_bundle": bundle}
 
     @classmethod
     def _wait_settled(cls):

@@ -164,6 +164,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "2:6: modules.smtp.mx: cannot be combined with [auth] or [send]: probe one submission server, not an "
                 "MX set"},
         BadFile{"retries-out-of-range.toml", "2:11: modules.smtp.retries: must be between 0 and 10"},
+        BadFile{"mta-sts-cache-invalid.toml", "3:17: modules.smtp.mta_sts_cache: invalid duration \"1 minute\" (use e.g. \"60s\"; \"0s\" disables)"},
+        BadFile{"mta-sts-policy-port-out-of-range.toml", "3:23: modules.smtp.mta_sts_policy_port: must be between 1 and 65535"},
         BadFile{"send-subject-prefix-line-break.toml",
                 "4:18: modules.smtp.send.subject_prefix: must not contain line breaks"},
         BadFile{"invalid-quit-after.toml", "2:14: modules.smtp.quit_after: invalid value \"helo\" (expected one of: "
@@ -249,6 +251,9 @@ TEST(LoadFile, GoodFileWithEveryKey) {
   EXPECT_EQ(mx.dns.servers, std::vector<std::string>{"[2001:db8::53]:5353"});
   EXPECT_EQ(mx.dns.timeout, 250ms);
   EXPECT_EQ(mx.dns.tries, 1);
+  EXPECT_TRUE(mx.checks.contains("mta_sts"));
+  EXPECT_EQ(mx.mta_sts_cache, 5min);
+  EXPECT_EQ(mx.mta_sts_policy_port, 8443);
   // Modules without dns_* keys inherit [dns].
   const DnsConfig& inherited = config.modules.at("defaults").dns;
   EXPECT_EQ(inherited.servers, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53", "192.0.2.53"}));
@@ -327,7 +332,7 @@ TEST(LoadFile, MissingFile) {
 TEST(DefaultConfig, BuiltInModules) {
   Config config = default_config();
   EXPECT_EQ(config.source, "<built-in defaults>");
-  ASSERT_EQ(config.modules.size(), 5u);  // and mx_only: DefaultConfig.MxOnlyIsADnsOnlyCheck
+  ASSERT_EQ(config.modules.size(), 6u);  // and mx_only, mta_sts: DefaultConfig.MxOnlyIsADnsOnlyCheck, .MtaSts
   // The four SMTP modules:
   for (const auto& [name, port, tls] : {std::tuple{"smtp_banner", 25, TlsMode::none},
                                         {"smtp_starttls", 25, TlsMode::starttls},
@@ -389,6 +394,21 @@ TEST(DefaultConfig, MxOnlyIsADnsOnlyCheck) {
   // Rendered and loaded again.
   Config again = load_string(to_toml("mx_only", m), "again.toml");
   EXPECT_EQ(again.modules.at("mx_only").quit_after, Step::mx);
+}
+
+TEST(DefaultConfig, MtaStsChecksPolicyCoverageAndStarttls) {
+  const Config config = default_config();
+  const Module& m = config.modules.at("mta_sts");
+  EXPECT_TRUE(m.mx);
+  EXPECT_EQ(m.tls, TlsMode::starttls);  // each MX host's certificate verified (PKIX)
+  EXPECT_TRUE(m.checks.contains("mta_sts"));
+  EXPECT_EQ(m.mta_sts_cache, 60s);
+  EXPECT_EQ(m.mta_sts_policy_port, 443);
+  Config again = load_string(to_toml("mta_sts", m), "again.toml");
+  const Module& back = again.modules.at("mta_sts");
+  EXPECT_TRUE(back.checks.contains("mta_sts"));
+  EXPECT_EQ(back.mta_sts_cache, 60s);
+  EXPECT_EQ(back.mta_sts_policy_port, 443);
 }
 
 class ToTomlRoundTrip : public testing::TestWithParam<std::string> {};

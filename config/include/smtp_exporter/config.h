@@ -160,6 +160,11 @@ struct Module {
   // [dnsbl] of the configuration (null without one), shared by every module:
   // the `dnsbl` unit reads it through the request's module.
   std::shared_ptr<const DnsblConfig> dnsbl;
+  // The mta_sts unit: how long a fetched policy is reused per domain (0s:
+  // fetched on every probe), and the policy host's port, 443 by RFC 8461
+  // §3.3: another value exists only for tests on unprivileged ports.
+  Duration mta_sts_cache = std::chrono::seconds(60);
+  std::uint16_t mta_sts_policy_port = 443;
   // Health (probe_smtp_health): slower greetings and certificates closer to
   // expiry than these make a working server "degraded". 0s: no latency limit.
   Duration degraded_banner_latency = std::chrono::seconds(2);

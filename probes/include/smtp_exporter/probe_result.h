@@ -21,7 +21,8 @@ namespace smtp_exporter::probes {
 // `starttls` is the STARTTLS command, whose failures include its handshake.
 // auth, mail, rcpt and data run only when the module has [auth] / [send].
 // receive: finding the test message in the mailbox (the `receive` unit).
-enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit, auth, mail, rcpt, data, receive };
+// mta_sts: the MTA-STS unit of a mail domain (TXT records, the policy fetch).
+enum class Stage { mx, resolve, connect, tls, banner, ehlo, starttls, quit, auth, mail, rcpt, data, receive, mta_sts };
 std::string_view to_string(Stage);
 
 enum class FailureReason {
@@ -55,6 +56,15 @@ enum class FailureReason {
   imap_auth,
   imap_error,
   not_delivered,
+  // MTA-STS (probes/checks/mta_sts.cpp, stage mta_sts)
+  txt_missing,               // no _mta-sts TXT record starting with v=STSv1
+  txt_invalid,               // more than one, or a malformed one
+  policy_fetch_error,        // the policy host: resolve, connect, TLS, HTTP, deadline
+  policy_certificate_error,  // the policy host's certificate is not valid for mta-sts.DOMAIN
+  policy_http_status,        // not HTTP 200 (redirects are not followed)
+  policy_content_type,       // not text/plain
+  policy_too_large,          // over 64 KiB
+  policy_invalid,            // the body does not parse as an RFC 8461 policy
 };
 std::string_view to_string(FailureReason);
 

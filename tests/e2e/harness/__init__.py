@@ -5,10 +5,11 @@ from .postfix import Postfix, shared_postfix
 from .exporter import Exporter, http_get, parse_metrics
 from .dnsmasq import BlackHoleResolver, Dnsmasq
 from .files import write_config
-from .fake_smtp import FakeSmtp, StallingServer, common_free_port
-from .fake_smtp import TlsSmtp
+from .fake_smtp import FakeSmtp, StallingServer, StarttlsSmtp, TlsSmtp, common_free_port
+from .nginx import Nginx
 from .nsd import SignedZones
+from .pki import TestCa
 
 __all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "http_get", "parse_metrics", "Dnsmasq",
-           "BlackHoleResolver", "FakeSmtp", "StallingServer", "common_free_port", "write_config",
-           "TlsSmtp", "SignedZones"]
+           "BlackHoleResolver", "FakeSmtp", "StarttlsSmtp", "TlsSmtp", "Nginx", "TestCa", "SignedZones",
+           "StallingServer", "common_free_port", "write_config"]

@@ -93,48 +93,37 @@ class StallingServer:
             c.close()
 
 
-class TlsSmtp:
-    """Like FakeSmtp, with TLS: STARTTLS (RFC 3207) offered in EHLO, or implicit TLS
-    (implicit=True). `cert_file` holds the chain to present (leaf first), `key_file` its key."""
+class TlsSmtp(FakeSmtp):
+    """A FakeSmtp with TLS: STARTTLS (RFC 3207) offered in EHLO and upgraded with
+    `cert_file` (the chain to present, leaf first) and `key_file`, or implicit TLS
+    (implicit=True). starttls=False leaves STARTTLS out of EHLO (an MX host without it)."""
 
-    def __init__(self, host, port, cert_file, key_file, implicit=False, ehlo_name="fake.test"):
+    def __init__(self, host, port, cert_file, key_file, implicit=False, starttls=True, ehlo_name="fake.test",
+                 **kwargs):
         import ssl
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert_file, key_file)
         self.implicit = implicit
-        self.ehlo_name = ehlo_name
-        self.sock = socket.socket(_family(host))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(16)
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+        self.starttls = starttls and not implicit
+        kwargs.setdefault("greeting", "220 " + ehlo_name + " ESMTP")
+        super().__init__(host, port, ehlo_name=ehlo_name, **kwargs)
 
     def _talk(self, conn):
         try:
             if self.implicit:
                 conn = self.context.wrap_socket(conn, server_side=True)
             tls = self.implicit
-            conn.sendall(b"220 " + self.ehlo_name.encode() + b" ESMTP\r\n")
+            conn.sendall(self.greeting.encode() + b"\r\n")
             reader = conn.makefile("rb")
             while True:
                 line = reader.readline()
                 if not line:
                     return
                 command = line.strip().upper()
-                if command.startswith(b"EHLO"):
-                    extra = b"" if tls else b"250-STARTTLS\r\n"
-                    conn.sendall(b"250-" + self.ehlo_name.encode() + b"\r\n" + extra + b"250 PIPELINING\r\n")
-                elif command == b"STARTTLS" and not tls:
+                if command.startswith(b"EHLO") or command.startswith(b"HELO"):
+                    offer = b"250-STARTTLS\r\n" if self.starttls and not tls else b""
+                    conn.sendall(b"250-" + self.ehlo_name.encode() + b"\r\n" + offer + b"250 PIPELINING\r\n")
+                elif command == b"STARTTLS" and self.starttls and not tls:
                     conn.sendall(b"220 go ahead\r\n")
                     reader.close()
                     conn = self.context.wrap_socket(conn, server_side=True)
@@ -145,7 +134,7 @@ class TlsSmtp:
                     return
                 else:
                     conn.sendall(b"502 not implemented\r\n")
-        except OSError:
+        except (OSError, ValueError):
             return
         finally:
             try:
@@ -153,5 +142,6 @@ class TlsSmtp:
             except OSError:
                 pass
 
-    def close(self):
-        self.sock.close()
+
+# The MTA-STS tests' name for it: an MX host offering STARTTLS.
+StarttlsSmtp = TlsSmtp
