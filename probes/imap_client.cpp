@@ -124,7 +124,7 @@ asio::awaitable<bool> ImapClient::connect() {
 }
 
 asio::awaitable<bool> ImapClient::handshake() {
-  tls_.emplace(io_->socket, tls_context_->ssl);
+  tls_.emplace(io_->socket, tls_context_->ssl());  // built by imap_tls_context
   const std::string& name = config_.tls_config.server_name.empty() ? config_.imap_host : config_.tls_config.server_name;
   prepare_session(tls_->native_handle(), name);
   tls_->set_verify_mode(config_.tls_config.insecure_skip_verify ? asio::ssl::verify_none : asio::ssl::verify_peer);

@@ -82,7 +82,14 @@ asio::awaitable<PolicyFetch> fetch_sts_policy(const std::string& domain, std::ui
     addresses = lookup.addresses;
   }
 
-  beast::ssl_stream<beast::tcp_stream> stream(executor, context->ssl);
+  asio::ssl::context* ssl_context = nullptr;
+  try {
+    ssl_context = &context->ssl();  // built by the first fetch that needs it
+  } catch (const std::exception& e) {
+    done(PolicyFetch::Outcome::fetch_error, std::string("tls_config: ") + e.what());
+    co_return out;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(executor, *ssl_context);
   beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   tcp.expires_at(deadline.at());
   boost::system::error_code ec;

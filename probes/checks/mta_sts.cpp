@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "gather.h"
+#include "smtp_exporter/report.h"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -332,6 +333,44 @@ class MtaSts final : public Check {
     out.push_back({"probe_smtp_tlsrpt_record_valid",
                    "Whether the domain has exactly one valid _smtp._tls TXT record (RFC 8460 3).", {},
                    s->tlsrpt.valid() ? 1.0 : 0.0});
+  }
+
+  // The records, the policy in force, and each MX host against it.
+  void report(const ProbeResult& result, const config::Module&, Report& out) const override {
+    const auto* s = section<MtaStsSection>(result, kName);
+    if (!s) return;
+    Fact fact{"MTA-STS", {}};
+    fact.lines.push_back("_mta-sts." + safe_text(s->domain) + ": " +
+                         (s->txt.valid() ? "id " + safe_text(s->txt.id) : safe_text(s->txt.error)));
+    if (s->fetch)
+      fact.lines.push_back("policy " + std::string(to_string(s->fetch->outcome)) + (s->cached ? " (cached)" : "") +
+                           (s->fetch->detail.empty() ? "" : ": " + safe_text(s->fetch->detail)));
+    if (s->policy) {
+      std::string mode = s->policy->mode ? std::string(to_string(*s->policy->mode)) : "none";
+      std::vector<std::string> patterns;
+      for (const auto& p : s->policy->mx) patterns.push_back(safe_text(p));
+      fact.lines.push_back("mode " + mode + ", mx " + join(patterns, ", ") +
+                           (s->policy->max_age ? ", max_age " + std::to_string(*s->policy->max_age) : ""));
+    }
+    if (s->stale_id) fact.lines.push_back("the policy changed while its id did not");
+    Json mx = Json::array();
+    for (const auto& m : s->mx) {
+      std::string state = (m.pattern ? "covered by " + safe_text(*m.pattern) : std::string("NOT covered")) +
+                          (m.valid ? (*m.valid ? ", STARTTLS valid" : ", NOT valid: " + safe_text(m.problem)) : "");
+      fact.lines.push_back(safe_text(m.name) + ": " + state);
+      mx.push_back({{"name", json_text(m.name)},
+                    {"covered", m.pattern.has_value()},
+                    {"valid", m.valid ? Json(*m.valid) : Json(nullptr)}});
+    }
+    fact.lines.push_back("TLS-RPT: " + (s->tlsrpt.valid() ? join(s->tlsrpt.rua, ", ") : safe_text(s->tlsrpt.error)));
+    out.facts.push_back(std::move(fact));
+    out.check["mtaSts"] = {{"domain", json_text(s->domain)},
+                           {"id", s->txt.valid() ? json_text(s->txt.id) : Json(nullptr)},
+                           {"mode", s->policy && s->policy->mode ? json_text(to_string(*s->policy->mode)) : Json(nullptr)},
+                           {"staleId", s->stale_id},
+                           {"mx", std::move(mx)},
+                           {"tlsrptValid", s->tlsrpt.valid()}};
+    if (s->policy && s->policy->mode) out.healthz["mtaStsMode"] = std::string(to_string(*s->policy->mode));
   }
 
   void findings(const ProbeResult& result, const config::Module& module, std::vector<Finding>& out) const override {

@@ -27,6 +27,7 @@
 #include <map>
 
 #include "imap_client.h"
+#include "smtp_exporter/report.h"
 #include "maildir.h"
 #include "test_message.h"
 
@@ -72,7 +73,7 @@ std::shared_ptr<TlsContext> imap_tls_context(const config::TlsConfig& tls) {
   std::lock_guard lock(mutex);
   for (const auto& [config, context] : built)
     if (config == tls) return context;
-  auto context = make_tls_context(tls);
+  auto context = make_tls_context(tls, true);  // built now: its errors are this check's
   if (built.size() > 64) built.erase(built.begin());
   built.emplace_back(tls, context);
   return context;
@@ -308,6 +309,35 @@ class Receive final : public Check {
     out.push_back({"probe_smtp_delivery_late_messages",
                    "Test messages of earlier checks that arrived after their timeout, removed by this one.", {},
                    double(s->late)});
+  }
+
+  // Where the message arrived and when, what the receiver decided, what was cleaned up.
+  void report(const ProbeResult& r, const config::Module&, Report& out) const override {
+    const auto* s = section<ReceiveSection>(r, kName);
+    if (!s) return;
+    Fact fact{"Delivery", {}};
+    std::string where = s->mode == "imap" ? "over IMAP" : "in the Maildir";
+    fact.lines.push_back(s->found ? "found " + where + " in " + s->folder +
+                                        (s->roundtrip_seconds ? " after " + milliseconds_text(*s->roundtrip_seconds) : "")
+                                  : "not found " + where);
+    std::vector<std::string> results;
+    for (const auto& a : s->auth_results) results.push_back(safe_text(a.method + "=" + a.result));
+    if (!results.empty()) fact.lines.push_back("Authentication-Results: " + join(results, ", "));
+    if (s->removed || s->late)
+      fact.lines.push_back("removed " + std::to_string(s->removed) + " test message(s), " + std::to_string(s->late) +
+                           " of them late");
+    out.facts.push_back(std::move(fact));
+    Json auth = Json::array();
+    for (const auto& a : s->auth_results) auth.push_back({{"method", json_text(a.method)}, {"result", json_text(a.result)}});
+    out.check["delivery"] = {{"mode", s->mode},
+                             {"found", s->found},
+                             {"folder", s->folder},
+                             {"roundtripSeconds", s->roundtrip_seconds ? json_number(*s->roundtrip_seconds) : Json(nullptr)},
+                             {"authResults", std::move(auth)},
+                             {"removed", s->removed},
+                             {"late", s->late}};
+    out.healthz["delivered"] = s->found;
+    if (s->roundtrip_seconds) out.healthz["deliveryRoundtripMs"] = rounded(*s->roundtrip_seconds * 1000, "%.2f");
   }
 
   void findings(const ProbeResult& r, const config::Module&, std::vector<Finding>& out) const override {

@@ -7,6 +7,8 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "checks/fcrdns.h"
+#include "checks/mta_sts.h"
+#include "checks/receive.h"
 #include "dns.h"
 #include "smtp_exporter/check.h"
 #include "smtp_exporter/config.h"
@@ -206,6 +208,41 @@ TEST(CheckReport, OptionalUnitsReportOnlyWhenTheyRan) {
   EXPECT_EQ(report.check["fcrdns"]["ok"], false);
   EXPECT_EQ(report.check["fcrdns"]["ptr"][0], "mail.example.org");
   EXPECT_EQ(report.healthz["fcrdnsOk"], false);
+}
+
+TEST(CheckReport, DeliveryAndMtaStsReportTheirFacts) {
+  ProbeResult r;
+  ReceiveSection delivery;
+  delivery.mode = "imap";
+  delivery.found = true;
+  delivery.folder = "junk";
+  delivery.roundtrip_seconds = 0.25;
+  delivery.auth_results = {{"dmarc", "fail"}};
+  delivery.removed = 1;
+  r.sections.emplace("receive", delivery);
+  MtaStsSection sts;
+  sts.domain = "example.org";
+  sts.txt.id = "20261206";
+  sts.policy = StsPolicy{};
+  sts.policy->mode = StsMode::enforce;
+  sts.policy->mx = {"*.example.org"};
+  sts.mx = {{"mx1.example.org", "*.example.org", true, ""}, {"mail.other.net", std::nullopt, false, "no STARTTLS"}};
+  r.sections.emplace("mta_sts", sts);
+  Report report = probes::report(r, config::Module{});
+  ASSERT_THAT(labels(report), ::testing::IsSupersetOf({"Delivery", "MTA-STS"}));
+  for (const auto& f : report.facts) {
+    if (f.label == "Delivery") {
+      EXPECT_EQ(f.lines.front(), "found over IMAP in junk after 250.0 ms");
+      EXPECT_THAT(f.lines, Contains("Authentication-Results: dmarc=fail"));
+    } else if (f.label == "MTA-STS") {
+      EXPECT_THAT(f.lines, Contains("mail.other.net: NOT covered, NOT valid: no STARTTLS"));
+      EXPECT_THAT(f.lines, Contains("mode enforce, mx *.example.org"));
+    }
+  }
+  EXPECT_EQ(report.check["delivery"]["folder"], "junk");
+  EXPECT_EQ(report.check["mtaSts"]["mx"][1]["covered"], false);
+  EXPECT_EQ(report.healthz["deliveryRoundtripMs"], 250);
+  EXPECT_EQ(report.healthz["mtaStsMode"], "enforce");
 }
 
 TEST(CheckReport, ServerTextIsMadeSafe) {
