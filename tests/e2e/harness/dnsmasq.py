@@ -9,6 +9,7 @@ import struct
 import subprocess
 import tempfile
 import time
+from .net import stop_process
 
 
 def free_udp_port(host="127.0.0.1"):
@@ -104,14 +105,7 @@ class Dnsmasq:
                 raise RuntimeError("dnsmasq did not answer within 10 s")
 
     def stop(self):
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)  # stopped by its PID
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self.process = stop_process(self.process, timeout=5)  # by its PID
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 
-from .net import free_port, wait_port
+from .net import free_port, wait_port, stop_process
 
 
 class Dovecot:
@@ -154,14 +154,7 @@ service imap-login {{
         return cert, key
 
     def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self.process = stop_process(self.process, timeout=10)  # by its PID
         if self.dir and not os.environ.get("SMTP_E2E_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None

@@ -1,6 +1,8 @@
 """Loopback networking helpers shared by the harness classes."""
 
+import signal
 import socket
+import subprocess
 import time
 
 
@@ -27,3 +29,16 @@ def wait_port(host, port, timeout):
             last_error = e
             time.sleep(0.05)
     raise TimeoutError(f"{host}:{port} did not accept a connection within {timeout} s: {last_error}")
+
+
+def stop_process(process, timeout=5):
+    """Stop a test server by its PID: SIGTERM, SIGKILL after `timeout` s. Returns None (for
+    `self.process = stop_process(self.process)`); a None process is left alone."""
+    if process is not None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return None

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from .net import free_port, wait_port
+from .net import free_port, wait_port, stop_process
 
 
 class Nginx:
@@ -92,12 +92,5 @@ http {{
         return out
 
     def stop(self):
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)  # the master stops its worker
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self.process = stop_process(self.process, timeout=5)  # by its PID
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from .dnsmasq import dns_query, free_udp_port
+from .net import stop_process
 
 
 class SignedZones:
@@ -87,14 +88,7 @@ remote-control:
         raise RuntimeError("nsd did not answer; see " + os.path.join(self.dir, "nsd.log"))
 
     def _stop_process(self):
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)  # stopped by its PID
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self.process = stop_process(self.process, timeout=5)  # by its PID
 
     def stop(self):
         self._stop_process()

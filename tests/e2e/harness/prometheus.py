@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from .net import free_port
+from .net import free_port, stop_process
 
 PROMETHEUS_BINARY = "/usr/bin/prometheus"
 # No proxy, ever: the requests must reach 127.0.0.1 (as in exporter.py).
@@ -170,14 +170,7 @@ class Prometheus:
 
     def stop(self):
         """SIGTERM by PID, SIGKILL after 10 s; remove the temporary directory. Safe to call twice."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self.process = stop_process(self.process, timeout=10)  # by its PID
         if self.dir and not os.environ.get("SMTP_E2E_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
