@@ -9,6 +9,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <deque>
+#include <iterator>
+#include <string_view>
 
 #include "smtp_exporter/check.h"
 #include "views/text.h"
@@ -50,17 +52,22 @@ class Metrics {
   };
 
   explicit Metrics(prometheus::Labels labels = {}) : labels_(std::move(labels)) {}
-  Family family(const std::string& name, const std::string& help) {
+  // `help` is copied only when the family is new: most names come back once
+  // per label set.
+  Family family(std::string_view name, std::string_view help) {
     for (auto& f : families_)
       if (f.name == name) return {f, labels_};
-    families_.push_back({name, help, prometheus::MetricType::Gauge, {}});
+    families_.push_back({std::string(name), std::string(help), prometheus::MetricType::Gauge, {}});
     return {families_.back(), labels_};
   }
-  void set(const std::string& name, const std::string& help, double value) { family(name, help).Add({}).Set(value); }
-  std::vector<prometheus::MetricFamily> families() const {
+  void set(std::string_view name, std::string_view help, double value) { family(name, help).Add({}).Set(value); }
+  // Moved out, not copied: a probe's families are formatted once.
+  std::vector<prometheus::MetricFamily> take_families() {
     std::vector<prometheus::MetricFamily> out;
-    for (const auto& f : families_)
-      if (!f.metric.empty()) out.push_back(f);
+    out.reserve(families_.size());
+    for (auto& f : families_)
+      if (!f.metric.empty()) out.push_back(std::move(f));
+    families_.clear();
     return out;
   }
 
@@ -92,7 +99,7 @@ void render_checks(Metrics& m, const probes::ProbeResult& r) {
     for (const auto& s : series) {
       prometheus::Labels labels = extra;
       for (const auto& [name, value] : s.labels) labels.emplace(name, value);
-      m.family(s.name, std::string(s.help)).Add(labels).Set(s.value);
+      m.family(s.name, s.help).Add(labels).Set(s.value);
     }
   };
   add(probes::check_series(r), {});
@@ -134,7 +141,7 @@ void fill(Metrics& m, const probes::ProbeResult& r) {
 std::string render_metrics(const probes::ProbeResult& r) {
   Metrics m;
   fill(m, r);
-  return prometheus::TextSerializer().Serialize(m.families());
+  return prometheus::TextSerializer().Serialize(m.take_families());
 }
 
 std::string render_labelled(const std::vector<LabelledResult>& results) {
@@ -145,13 +152,14 @@ std::string render_labelled(const std::vector<LabelledResult>& results) {
   for (const auto& [labels, result] : results) {
     Metrics m(prometheus::Labels(labels.begin(), labels.end()));
     fill(m, *result);
-    for (auto& family : m.families()) {
+    for (auto& family : m.take_families()) {
       auto [it, fresh] = index.emplace(family.name, merged.size());
       if (fresh) {
         merged.push_back(std::move(family));
       } else {
         auto& into = merged[it->second].metric;
-        into.insert(into.end(), family.metric.begin(), family.metric.end());
+        into.insert(into.end(), std::make_move_iterator(family.metric.begin()),
+                    std::make_move_iterator(family.metric.end()));
       }
     }
   }
