@@ -3,6 +3,11 @@
 function(mixin=import 'mixin.libsonnet')
   local yaml(value) = std.manifestYamlDoc(value, indent_array_in_object=true, quote_keys=false) + '\n';
   local generated = 'Generated from mixin/ by scripts/mixin.sh: edit the jsonnet, not this file.';
+  // The rules as YAML, made once: std.manifestYamlDoc takes most of jsonnet 0.18's time here,
+  // and the PrometheusRule's spec is the same document two spaces further in.
+  local rules = yaml(mixin.prometheusAlerts);
+  local indented(text) = std.join('\n', [if line == '' then line else '  ' + line
+                                          for line in std.split(std.rstripChars(text, '\n'), '\n')]) + '\n';
   {
     'alerts/smtp_exporter.rules.yml': |||
       # Prometheus alerting rules for smtp_exporter. %s
@@ -13,7 +18,7 @@ function(mixin=import 'mixin.libsonnet')
       #   promtool test rules alerts/tests/*.yml
       # What each expression covers, and how the alerts overlap: mixin/alerts/alerts.libsonnet.
       # Runbooks: docs/runbooks/<AlertName>.md. Alertmanager inhibit rules: docs/examples/alertmanager.yml.
-    ||| % generated + yaml(mixin.prometheusAlerts),
+    ||| % generated + rules,
 
     'packaging/kubernetes/prometheusrule.yaml': |||
       # prometheus-operator: smtp_exporter's alerting rules as a PrometheusRule.
@@ -28,8 +33,7 @@ function(mixin=import 'mixin.libsonnet')
         namespace: 'monitoring',
         labels: { 'app.kubernetes.io/name': 'smtp-exporter' },
       },
-      spec: mixin.prometheusAlerts,
-    }),
+    }) + 'spec:\n' + indented(rules),
 
     'docs/examples/alertmanager.yml': |||
       # Alertmanager example for smtp_exporter's alerts. %s

@@ -477,13 +477,16 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
 
     def _kinds(self, exprs, timeout=10):
         """({"probe", "agent"} seen in the results of exprs, whether any series names a target),
-        queried until both kinds are seen or the timeout."""
+        queried until both kinds are seen or the timeout. A panel whose series name no target
+        (an aggregate) answers at once: which labels a query keeps depends on the query, not on
+        when it is asked."""
         agent_names = set(self.agents)
         deadline = time.monotonic() + timeout
         while True:
-            kinds, per_target = set(), False
+            kinds, per_target, answered = set(), False, False
             for expr in exprs:
                 for series in self.prometheus.query(expr):
+                    answered = True
                     m = series["metric"]
                     if m.get("target_name") or m.get("target") in agent_names:
                         kinds.add("agent")
@@ -492,7 +495,7 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
                     else:
                         continue
                     per_target = True
-            if kinds == {"probe", "agent"} or time.monotonic() >= deadline:
+            if kinds == {"probe", "agent"} or (answered and not per_target) or time.monotonic() >= deadline:
                 return kinds, per_target
             time.sleep(1)
 
