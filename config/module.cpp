@@ -151,19 +151,29 @@ Secret read_secret(TableReader& reader, std::string_view file_key, std::string_v
   return secret;
 }
 
+void read_credentials(TableReader& reader, Credentials& login, Secrets secrets, const std::string& missing) {
+  auto username = reader.string("username");
+  if (!username || username->empty()) reader.fail(username ? "username" : "", missing);
+  login.username = *username;
+  Secret password = read_secret(reader, "password_file", "password_env", "password", true, secrets);
+  login.password_file = std::move(password.file);
+  login.password_env = std::move(password.env);
+  login.password = std::move(password.value);
+  login.password_error = std::move(password.error);
+}
+
+void insert_credentials(toml::table& table, const Credentials& login) {
+  table.insert("username", login.username);
+  if (!login.password_file.empty()) table.insert("password_file", login.password_file);
+  if (!login.password_env.empty()) table.insert("password_env", login.password_env);
+}
+
 namespace {
 
 AuthConfig read_auth(const toml::table& table, const std::string& path, const std::string& file, Secrets secrets) {
   TableReader reader(table, path, file);
   AuthConfig auth;
-  auto username = reader.string("username");
-  if (!username || username->empty()) reader.fail(username ? "username" : "", "username is required");
-  auth.username = *username;
-  Secret password = read_secret(reader, "password_file", "password_env", "password", true, secrets);
-  auth.password_file = std::move(password.file);
-  auth.password_env = std::move(password.env);
-  auth.password = std::move(password.value);
-  auth.password_error = std::move(password.error);
+  read_credentials(reader, auth, secrets, "username is required");
   if (auto mechanisms = reader.strings("mechanisms")) {
     if (mechanisms->empty()) reader.fail("mechanisms", "must name at least one mechanism");
     std::vector<std::string> chosen;
@@ -457,10 +467,8 @@ std::string to_toml(const std::string& name, const Module& m) {
   toml::table tls = tls_config_table(m.tls_config);
   module.insert("tls_config", std::move(tls));
   if (m.auth) {
-    // Never the password, nor anything derived from it.
-    toml::table auth{{"username", m.auth->username}, {"allow_plaintext_auth", m.auth->allow_plaintext_auth}};
-    if (!m.auth->password_file.empty()) auth.insert("password_file", m.auth->password_file);
-    if (!m.auth->password_env.empty()) auth.insert("password_env", m.auth->password_env);
+    toml::table auth{{"allow_plaintext_auth", m.auth->allow_plaintext_auth}};
+    insert_credentials(auth, *m.auth);
     toml::array mechanisms;
     for (const auto& name : m.auth->mechanisms) mechanisms.push_back(name);
     auth.insert("mechanisms", std::move(mechanisms));

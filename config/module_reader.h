@@ -48,6 +48,13 @@ struct Secret {
 Secret read_secret(TableReader& reader, std::string_view file_key, std::string_view env_key, std::string_view what,
                    bool required, Secrets secrets = Secrets::required);
 
+// `username` (required: `missing` is the message) and its password
+// (`password_file` or `password_env`, required) into `login`.
+void read_credentials(TableReader& reader, Credentials& login, Secrets secrets, const std::string& missing);
+// The keys of a login as to_toml writes them: the user name and where the
+// password comes from, never the password nor anything derived from it.
+void insert_credentials(toml::table& table, const Credentials& login);
+
 // Reads and validates [dnsbl] (config/dnsbl.cpp). Throws ConfigError.
 DnsblConfig read_dnsbl(const toml::table& table, const std::string& file);
 

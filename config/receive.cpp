@@ -75,14 +75,7 @@ ReceiveConfig read_receive(const toml::table& table, const std::string& path, co
     if (auto tls = reader.string("tls")) r.tls = parse_enum(reader, "tls", *tls, kImapTls);
     if (const toml::table* tls_config = reader.table("tls_config"))
       r.tls_config = read_tls_config(*tls_config, reader.qualified("tls_config"), file);
-    auto username = reader.string("username");
-    if (!username || username->empty()) reader.fail(username ? "username" : "", "username is required with imap");
-    r.username = *username;
-    Secret password = read_secret(reader, "password_file", "password_env", "password", true, secrets);
-    r.password_file = std::move(password.file);
-    r.password_env = std::move(password.env);
-    r.password = std::move(password.value);
-    r.password_error = std::move(password.error);
+    read_credentials(reader, r, secrets, "username is required with imap");
     if (r.password.find_first_of("\r\n") != std::string::npos ||
         (r.password.empty() && r.password_error.empty()))
       reader.fail(r.password_file.empty() ? "password_env" : "password_file",
@@ -116,10 +109,7 @@ std::string receive_to_toml(const std::string& module_name, const ReceiveConfig&
   if (!r.imap.empty()) {
     t.insert("imap", r.imap);
     t.insert("tls", r.tls == ReceiveConfig::ImapTls::implicit ? "implicit" : "starttls");
-    t.insert("username", r.username);
-    // Never the password, nor anything derived from it.
-    if (!r.password_file.empty()) t.insert("password_file", r.password_file);
-    if (!r.password_env.empty()) t.insert("password_env", r.password_env);
+    insert_credentials(t, r);
     if (!r.junk_folder.empty()) t.insert("junk_folder", r.junk_folder);
     t.insert("tls_config", tls_config_table(r.tls_config));
   }

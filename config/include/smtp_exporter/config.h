@@ -59,10 +59,10 @@ struct DnsConfig {
   std::string trust_anchor_file;
 };
 
-// SMTP AUTH ([modules.NAME.auth]). The secret is read when the config is
-// loaded and kept here only: to_toml() prints the file or variable name,
-// never the password, and the probe never logs it.
-struct AuthConfig {
+// A login ([auth], [receive]): a user name and its password. The secret is
+// read when the config is loaded and kept here only: to_toml() prints the
+// file or variable name, never the password, and the probe never logs it.
+struct Credentials {
   std::string username;
   std::string password_file;  // exactly one of password_file and password_env
   std::string password_env;
@@ -71,6 +71,10 @@ struct AuthConfig {
   // loading would have thrown ("FILE:LINE:COL: ...password_env: ..."), for
   // the one command that uses this module to report.
   std::string password_error;
+};
+
+// SMTP AUTH ([modules.NAME.auth]).
+struct AuthConfig : Credentials {
   // SASL mechanisms the probe may use, in order of preference.
   std::vector<std::string> mechanisms{"CRAM-MD5", "LOGIN", "PLAIN"};
   // Send credentials over a connection without TLS.
@@ -88,7 +92,7 @@ struct SendConfig {
 
 // [modules.NAME.receive]: where the test message of [send] must arrive, for
 // the `receive` unit (docs/delivery.md): an IMAP mailbox or a Maildir.
-struct ReceiveConfig {
+struct ReceiveConfig : Credentials {  // the IMAP login (empty with maildir)
   enum class ImapTls { implicit, starttls };
   // IMAP: "host:port" (empty with maildir).
   std::string imap;
@@ -96,13 +100,6 @@ struct ReceiveConfig {
   std::uint16_t imap_port = 0;
   ImapTls tls = ImapTls::implicit;
   TlsConfig tls_config;  // CA, client certificate, server_name for the IMAP server
-  std::string username;
-  // The password: exactly one of password_file and password_env; never
-  // shown (to_toml writes the file or variable name only).
-  std::string password_file;
-  std::string password_env;
-  std::string password;
-  std::string password_error;  // as AuthConfig::password_error
   // The Junk folder by name; empty: the one LIST flags \Junk (RFC 6154).
   std::string junk_folder;
   // Maildir: the directory holding new/ and cur/ (its Junk folder: .Junk/).
