@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,34 +31,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def status(pid):
-    """/proc/PID/status as {key: first field}; kB values stay kB."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields = value.split()
-            if fields:
-                out[key] = fields[0]
-    return out
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+sys.path.insert(0, HERE)
+# /proc readings and the test certificate, shared with the side-by-side comparison.
+from compare import cpu_seconds, cpu_times, fd_count, free_port, make_certificate, reset_peak_rss, status  # noqa: E402
 
 
 class Sampler:
@@ -129,15 +103,6 @@ class Exporter:
         self.log.close()
 
 
-def make_certificate(workdir):
-    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=bench.test",
-                    "-addext", "subjectAltName=DNS:bench.test"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return cert, key
-
-
 def write_config(workdir, cert):
     path = os.path.join(workdir, "bench.toml")
     with open(path, "w") as f:
@@ -156,23 +121,6 @@ server_name = "bench.test"
 ca_file = "{cert}"
 """)
     return path
-
-
-def cpu_times():
-    """(steal, total) jiffies of all CPUs, from /proc/stat: a VM's neighbours show up as steal."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:9]]
-    return fields[7], sum(fields)
-
-
-def reset_peak_rss(pid):
-    """Resets VmHWM to the current RSS (Linux >= 4.0: "5" > clear_refs). False if not allowed."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def main():
