@@ -362,6 +362,11 @@ dns_servers = ["{cls.refusing.server}"]
         self.assertEqual(values(m, "probe_smtp_dane_dnssec_status", status="indeterminate"), [1])
         self.assertEqual(self.failure(m), [("resolve", "tlsa_lookup_error")])
 
+    def test_config_shows_the_trust_anchor(self):
+        status, _, body = self.exporter.get("/config")
+        self.assertEqual(status, 200, body)
+        self.assertIn(f"[dns]\ntrust_anchor_file = '{self.zones.anchor_file}'\n", body)
+
     def test_trust_anchor_self_test_on_metrics(self):
         deadline = time.monotonic() + 10
         while True:
