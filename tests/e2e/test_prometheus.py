@@ -409,6 +409,10 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         # &hostname= from the target's label: the certificate was checked against the wrong name.
         r = self.eventually_nonempty('probe_smtp_tls_verify_info{job="smtp_by_address"}')
         self.assertEqual({x["metric"]["reason"] for x in r}, {"hostname_mismatch"})
+        # The DANE target: authenticated by its TLSA record (the module has no CA), rollover-ready.
+        for metric in ("probe_smtp_dane_verified", "probe_smtp_dane_rollover_ready"):
+            r = self.eventually_nonempty(f'{metric}{{job="smtp_dane"}}')
+            self.assertEqual([x["value"][1] for x in r], ["1"], metric)
 
     def test_agent_series_come_from_the_exporter_job(self):
         """Agent series: the exporter's job and instance, plus target_name and the target's labels."""
