@@ -407,6 +407,11 @@ std::string to_toml(const Config& config) {
   // chained string concatenation here (GCC PR 105329).
   std::string out = "# source: ";
   out.append(config.source).append("\n");
+  // [dns] servers, timeout and tries show in every module (dns_*, resolved);
+  // the trust anchor belongs to the process's validator, not to a module.
+  if (!config.dns.trust_anchor_file.empty())
+    out.append("\n").append(
+        toml_text(toml::table{{"dns", toml::table{{"trust_anchor_file", config.dns.trust_anchor_file}}}}));
   for (const auto& [name, module] : config.modules) out.append("\n").append(to_toml(name, module));
   if (!config.targets.empty()) {
     toml::array targets;

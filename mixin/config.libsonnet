@@ -74,5 +74,6 @@
     noDnsblText: 'no module with dnsbl = true',
     noDeliveryText: 'no module with [receive]',
     noMtaStsText: 'no module with mta_sts = true',
+    noDaneText: 'no module with dane = true',
   },
 }

@@ -301,14 +301,14 @@ local util = import '../lib/util.libsonnet';
             'No TLSA record of %s%s matches its certificate' % [who, mxHost],
             'For %s, none of the {{ $value }} usable TLSA records of %s%s has matched the certificate the server presents: DANE-enforcing senders defer mail to it, then bounce it. Publish the digest of the current key (smtp_exporter check shows the openssl command).' % [during('SMTPDANEMismatch'), who, mxHost],
           ),
-          // An answer DANE relies on (the host's addresses, its TLSA) fails DNSSEC validation:
-          // validating senders cannot reach the host at all.
+          // An answer DANE relies on (an MX host's MX set, the host's addresses, its TLSA) fails
+          // DNSSEC validation: validating senders cannot reach the host at all.
           alert(
             'SMTPDNSSECBogus',
             'critical',
             '%s == 1\n' % m('probe_smtp_dane_dnssec_status', 'status="bogus"'),
             'DNSSEC validation fails for %s%s' % [who, mxHost],
-            'The DNSSEC validation of the TLSA records or addresses of %s%s has failed for %s (bogus = {{ $value }}; expired signatures, a DS that matches no key): validating senders treat the host as unreachable and defer mail.' % [who, mxHost, during('SMTPDNSSECBogus')],
+            'The DNSSEC validation of the MX, address or TLSA records of %s%s (the mail domain\'s MX set, the host\'s A/AAAA, its TLSA) has failed for %s (bogus = {{ $value }}; expired signatures, a DS that matches no key): validating senders treat the host as unreachable and defer mail.' % [who, mxHost, during('SMTPDNSSECBogus')],
           ),
           // DANE works today, but only for the current key (docs/dane.md, "rollover_ready").
           alert(

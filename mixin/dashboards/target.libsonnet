@@ -1034,12 +1034,69 @@ local lib = import 'lib.libsonnet';
           lib.stat('Policy certificate expiry', 4, 5, 'probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds: time left on the certificate of mta-sts.DOMAIN.', lib.split('probe_smtp_mta_sts_policy_cert_expiry_timestamp_seconds{%(s)s} - time()', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { unit: 's' } } },
           lib.table('MX hosts against the policy', 8, 5, 'probe_smtp_mta_sts_mx_covered (a policy pattern matches) and probe_smtp_mta_sts_mx_valid (STARTTLS with a certificate valid for the MX name) per MX host.', [lib.t(f('probe_smtp_mta_sts_mx_covered{%(s)s}')), lib.t(f('probe_smtp_mta_sts_mx_valid{%(s)s}'))]),
         ]),
+        // docs/dane.md: how to read each metric. Per MX host for a mail domain (mx, ip labels).
+        lib.row('DANE (TLSA)', [
+          lib.stat('DNSSEC status', 4, 5, 'probe_smtp_dane_dnssec_status: the worst DNSSEC status of the answers DANE relies on (an MX host\'s MX set, the host\'s addresses, its TLSA records): secure, insecure (senders ignore the records), bogus, indeterminate (no answer).', lib.split('max by (status) (probe_smtp_dane_dnssec_status{%(s)s}) == 1', s, '{{status}}', '{{status}}')) + { fieldConfig+: { overrides: [{ matcher: { id: 'byName', options: sc[0] }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: sc[1] } }] } for sc in [['secure', 'green'], ['insecure', 'orange'], ['indeterminate', 'orange'], ['bogus', 'red']]] }, options+: { textMode: 'name', colorMode: 'background' } },
+          lib.stat('DANE verified', 4, 5, 'probe_smtp_dane_verified: 1 when the TLS handshake was authenticated by a usable TLSA record (worst over MX hosts). Present after a handshake with records.', lib.split('min without (mx, ip) (probe_smtp_dane_verified{%(s)s})', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'NOT VERIFIED', color: 'red' }, '1': { text: 'verified', color: 'green' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('Rollover ready', 4, 5, 'probe_smtp_dane_rollover_ready: 1 when a key change can happen without breaking DANE (the next key, or a DANE-TA record, published beside the current one; docs/dane.md has the rule). Worst over MX hosts.', lib.split('min without (mx, ip) (probe_smtp_dane_rollover_ready{%(s)s})', s, '{{module}}', '{{target_name}}')) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'NOT READY', color: 'orange' }, '1': { text: 'ready', color: 'green' } } }] } }, options+: { colorMode: 'background' } },
+          lib.stat('DNSSEC validator', 4, 5, 'smtp_exporter_dnssec_trust_anchor_ok on the exporters\' own /metrics (lowest of every exporter): 0 means a validator cannot validate its trust anchor, so an insecure or indeterminate status above may be the validator\'s fault, not the zone\'s.', [lib.q('min(smtp_exporter_dnssec_trust_anchor_ok)', 'trust anchor')]) + { fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: { '0': { text: 'BROKEN', color: 'red' }, '1': { text: 'OK', color: 'green' } } }] } }, options+: { colorMode: 'background' } },
+          lib.timeseries('TLSA records', 8, 5, 'probe_smtp_dane_tlsa_records (published at _PORT._tcp.HOST), probe_smtp_dane_usable_records (DANE-TA or DANE-EE from a secure chain) and probe_smtp_dane_matching_records (usable records matching the presented chain; 0 is a mismatch).', lib.split('probe_smtp_dane_tlsa_records{%(s)s}', s, 'published {{mx}} ({{module}})', 'published {{mx}} ({{target_name}})') + lib.split('probe_smtp_dane_usable_records{%(s)s}', s, 'usable {{mx}} ({{module}})', 'usable {{mx}} ({{target_name}})') + lib.split('probe_smtp_dane_matching_records{%(s)s}', s, 'matching {{mx}} ({{module}})', 'matching {{mx}} ({{target_name}})')) + { fieldConfig+: { defaults+: { min: 0, decimals: 0 } } },
+          lib.table('TLSA records against the presented chain', 24, 6, 'probe_smtp_dane_tlsa_record_match per published record (usage, selector, matching type): 1 when it matches the chain the server presented, at depth (0 the leaf, 1 its issuer; none: no match). smtp_exporter check shows each record\'s digest.', [lib.t(f('probe_smtp_dane_tlsa_record_match{%(s)s}'))]) + { fieldConfig+: { overrides: [
+            {
+              matcher: {
+                id: 'byName',
+                options: 'Matches',
+              },
+              properties: [
+                {
+                  id: 'custom.cellOptions',
+                  value: {
+                    type: 'color-background',
+                  },
+                },
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'no',
+                          color: 'orange',
+                        },
+                        '1': {
+                          text: 'yes',
+                          color: 'green',
+                        },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ] }, transformations: [
+            {
+              id: 'organize',
+              options: {
+                excludeByName: {
+                  Time: true,
+                  __name__: true,
+                },
+                renameByName: {
+                  Value: 'Matches',
+                  matching_type: 'matching type',
+                },
+              },
+            },
+          ] },
+        ]),
       ], collapsed={
         'Delivery (receive)': c.noDeliveryText,
         'Authentication and test message': c.noAuthText,
         'Mail domain (MX)': c.noMXText,
         'Blocklists (DNSBL)': c.noDnsblText,
         'MTA-STS and TLS-RPT': c.noMtaStsText,
+        'DANE (TLSA)': c.noDaneText,
       }, runbooks={
         Status: ['SMTPProbeFailing'],
         Health: ['SMTPUnhealthy', 'SMTPDegraded'],
@@ -1062,6 +1119,11 @@ local lib = import 'lib.libsonnet';
         'TLS-RPT record': ['SMTPTLSRPTRecordInvalid'],
         'Policy certificate expiry': ['SMTPMTASTSPolicyCertificateExpiring'],
         'MX hosts against the policy': ['SMTPMTASTSMXRejected'],
+        'DNSSEC status': ['SMTPDNSSECBogus'],
+        'DANE verified': ['SMTPDANEMismatch'],
+        'Rollover ready': ['SMTPDANERolloverNotReady'],
+        'TLSA records': ['SMTPDANEMismatch'],
+        'TLSA records against the presented chain': ['SMTPDANEMismatch', 'SMTPDANERolloverNotReady'],
       }),
   },
 }

@@ -49,6 +49,14 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Which answer of the chain failed validation, first in the order they are
+// asked (the MX set, then the addresses, then the TLSA records).
+std::string bogus_answer(const DaneSection& d) {
+  if (d.mx_status == DnssecStatus::bogus) return "the MX records naming " + d.host;
+  if (d.address_status == DnssecStatus::bogus) return "the addresses of " + d.host;
+  return d.tlsa_name + " TLSA";
+}
+
 std::string describe(const ValidatedAnswer& a) {
   if (a.status == DnssecStatus::bogus) return a.why_bogus;
   return a.error.empty() ? std::string(to_string(a.status)) : a.error;
@@ -287,21 +295,25 @@ class Dane final : public Check {
          {},
          {}},
         {"dane/dnssec_bogus",
-         "DNSSEC validation of the host's records fails",
-         {"Expired RRSIGs (the zone is no longer re-signed), a DS at the parent that matches no DNSKEY after a key "
-          "rollover, or a broken signer: validating senders treat the name as nonexistent and defer mail."},
-         {"See why: delv @1.1.1.1 TLSA _{port}._tcp.{host} (or drill -S / https://dnsviz.net).",
+         "DNSSEC validation of the MX, address or TLSA records fails",
+         {"An answer DANE relies on (the mail domain's MX records, the host's A/AAAA records or its TLSA records) "
+          "is signed but does not validate: expired RRSIGs (the zone is no longer re-signed), a DS at the parent "
+          "that matches no DNSKEY after a key rollover, or a broken signer. Validating senders treat the name as "
+          "nonexistent and defer mail."},
+         {"See which answer and why (the finding names it): delv @1.1.1.1 MX {domain}, delv @1.1.1.1 A {host}, "
+          "delv @1.1.1.1 TLSA _{port}._tcp.{host} (or drill -S / https://dnsviz.net).",
           "Re-sign the zone (ldns-signzone, dnssec-signzone, or the DNS provider's signer) and check the "
           "signatures' expiry: dig +dnssec SOA ZONE.",
           "After a KSK rollover: compare the parent's DS with the zone's DNSKEY (dig DS ZONE, dig DNSKEY ZONE)."},
          {},
          {}},
         {"dane/tlsa_lookup_error",
-         "The validated look-up of the TLSA records gave no answer",
+         "The validated look-up of the MX, address or TLSA records gave no answer",
          {"The resolver (the [dns] servers, or the root servers without them) timed out, refused, or answered "
-          "SERVFAIL; the DNSSEC status of the records is unknown, so DANE cannot be judged.",
+          "SERVFAIL for the mail domain's MX records, the host's addresses or its TLSA records; their DNSSEC "
+          "status is unknown, so DANE cannot be judged.",
           "The validator itself cannot validate: see smtp_exporter_dnssec_trust_anchor_ok on /metrics."},
-         {"Ask by hand: dig +dnssec TLSA _{port}._tcp.{host}",
+         {"Ask by hand: dig +dnssec MX {domain}, dig +dnssec A {host}, dig +dnssec TLSA _{port}._tcp.{host}",
           "Check the trust anchor: /usr/share/dns/root.key (package dns-root-data) or [dns] trust_anchor_file."},
          {},
          {}},
@@ -435,7 +447,8 @@ class Dane final : public Check {
     DnssecStatus status = d->status();
     for (auto s : {DnssecStatus::secure, DnssecStatus::insecure, DnssecStatus::bogus, DnssecStatus::indeterminate})
       out.push_back({"probe_smtp_dane_dnssec_status",
-                     "The DNSSEC status of the answers DANE relies on (the host's addresses and TLSA), a state set.",
+                     "The DNSSEC status of the answers DANE relies on (an MX host's MX set, the host's addresses, its TLSA), "
+                     "a state set.",
                      with({{"status", std::string(to_string(s))}}), s == status ? 1.0 : 0.0});
     out.push_back({"probe_smtp_dane_tlsa_records", "TLSA records published for the host and port.", with({}),
                    static_cast<double>(d->records.size())});
@@ -475,7 +488,7 @@ class Dane final : public Check {
     if (status == DnssecStatus::bogus) {
       if (!failed_with(FailureReason::dnssec_bogus))
         out.push_back({"dane/dnssec_bogus", Health::unhealthy,
-                       "DNSSEC validation of " + d->tlsa_name + " or its host's addresses fails: " + d->detail});
+                       "DNSSEC validation of " + bogus_answer(*d) + " fails: " + d->detail});
       return;
     }
     if (!d->records.empty() && !d->applies() && status == DnssecStatus::insecure) {

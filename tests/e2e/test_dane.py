@@ -38,7 +38,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
 from harness import (BlackHoleResolver, Exporter, SignedZones, TlsSmtp, free_port, parse_metrics,  # noqa: E402
-                     shared_postfix)
+                     shared_postfix, spki_der)
 
 
 def openssl(*args, cwd):
@@ -73,14 +73,8 @@ class Pki:
         self.key_file = os.path.join(d, "leaf.key")
 
     def spki(self, cert=None, key=None):
-        """The DER SubjectPublicKeyInfo, as the issue's recipe computes it:
-        openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER."""
-        if cert:
-            pem = openssl("x509", "-in", cert, "-noout", "-pubkey", cwd=self.dir)
-        else:
-            pem = openssl("pkey", "-in", key, "-pubout", cwd=self.dir)
-        return subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem, check=True,
-                              capture_output=True).stdout
+        """The DER SubjectPublicKeyInfo of a certificate or key of this directory."""
+        return spki_der(cert_file=cert and os.path.join(self.dir, cert), key_file=key and os.path.join(self.dir, key))
 
     def der(self, cert):
         return openssl("x509", "-in", cert, "-outform", "DER", cwd=self.dir)
@@ -362,6 +356,11 @@ dns_servers = ["{cls.refusing.server}"]
         self.assertEqual(values(m, "probe_smtp_dane_dnssec_status", status="indeterminate"), [1])
         self.assertEqual(self.failure(m), [("resolve", "tlsa_lookup_error")])
 
+    def test_config_shows_the_trust_anchor(self):
+        status, _, body = self.exporter.get("/config")
+        self.assertEqual(status, 200, body)
+        self.assertIn(f"[dns]\ntrust_anchor_file = '{self.zones.anchor_file}'\n", body)
+
     def test_trust_anchor_self_test_on_metrics(self):
         deadline = time.monotonic() + 10
         while True:
@@ -382,11 +381,7 @@ class DaneAgainstPostfix(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         pf = cls.postfix = shared_postfix()
-        pem = subprocess.run(["openssl", "x509", "-in", pf.cert_file, "-noout", "-pubkey"], check=True,
-                             capture_output=True).stdout
-        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem, check=True,
-                             capture_output=True).stdout
-        digest = hashlib.sha256(der).hexdigest()
+        digest = hashlib.sha256(spki_der(pf.cert_file)).hexdigest()
         records = ["postfix IN A 127.0.0.1", "wrongkey IN A 127.0.0.1"]
         for port in (pf.smtp_port, pf.smtps_port):
             records += [f"_{port}._tcp.postfix IN TLSA 3 1 1 {digest}", f"_{port}._tcp.wrongkey IN TLSA 3 1 1 {'cd' * 32}"]

@@ -12,14 +12,16 @@ shows targets must show both kinds: /probe series and agent series.
 The exporter probes the harness' Postfix in every way the dashboards show: plain SMTP, STARTTLS
 with the test CA, submission with AUTH and a test message, implicit TLS, a certificate checked
 against a wrong name, a mail domain served by dnsmasq (a working primary MX and a backup MX that
-refuses connections), and a closed port.
+refuses connections), and a closed port; and, for the DANE panels, the in-process TLS test server
+behind TLSA records of a zone signed at test time and served by nsd.
 
 Run (as root; Postfix's master runs as root):
     python3 tests/e2e/test_prometheus.py --exporter build/smtp_exporter
-Needs /usr/bin/prometheus, dnsmasq, Postfix and PyYAML (scripts/install-deps.sh --test).
+Needs /usr/bin/prometheus, dnsmasq, Postfix, nsd, ldnsutils and PyYAML (scripts/install-deps.sh --test).
 """
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -29,7 +31,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.main import exporter_binary, main  # noqa: E402
-from harness import Dnsmasq, Exporter, Nginx, TestCa, free_port, shared_postfix  # noqa: E402
+from harness import (Dnsmasq, Exporter, Nginx, SignedZones, TestCa, TlsSmtp, free_port, shared_postfix,  # noqa: E402
+                     spki_der)
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from harness.prometheus import Prometheus, derive_scrape_config, shorten_for  # noqa: E402
@@ -51,11 +54,13 @@ BACKUP_MX_IP = "127.0.0.2"         # the backup MX: nothing listens there, conne
 PASSWORD_ENV = "SMTP_EXPORTER_E2E_PASSWORD"
 DNSBL_ZONE = "bl.example.test"     # a working blocklist that lists nothing but its test entry
 SETTLE_TIMEOUT = 45                # seconds for targets, alerts and queries to settle
+DANE_HOST = "mx.dane.lab"          # the DANE target's name, in a zone signed at test time (nsd)
 
 
 # Agent [[targets]] of the exporter: name -> (target, module); one of each kind of /probe target.
-def agent_targets(postfix, closed_port):
+def agent_targets(postfix, closed_port, dane):
     return {
+        "agent-dane": (dane["target"], "dane"),
         "agent-plain": (f"127.0.0.1:{postfix.smtp_port}", "smtp_banner"),
         "agent-starttls": (f"127.0.0.1:{postfix.smtp_port}", "smtp_starttls"),
         "agent-submission": (f"127.0.0.1:{postfix.submission_port}", "submission"),
@@ -69,7 +74,7 @@ def agent_targets(postfix, closed_port):
 AGENT_BROKEN = {"agent-closed": ("connect", "refused"), "agent-wrong-name": ("starttls", "certificate_error")}
 
 
-def exporter_config(postfix, dns_server, agents, mta_sts):
+def exporter_config(postfix, dns_server, agents, mta_sts, dane):
     """Modules named as in the shipped scrape config (and smtp_banner), aimed at the harness Postfix,
     and the agent targets (every second; the one that sends a message every 2 s)."""
     ca = mta_sts["ca_bundle"]  # the Postfix CA and the MTA-STS lab CA (policy host)
@@ -87,6 +92,7 @@ labels = {{ env = "e2e" }}
 servers = ["{dns_server}"]
 timeout = "500ms"
 tries = 2
+trust_anchor_file = "{dane["anchor_file"]}"
 
 # A blocklist zone served by dnsmasq (its RFC 5782 test entry only): the DNSBL panels.
 [dnsbl]
@@ -132,6 +138,15 @@ ip_protocol = "ip4"
 tls = "implicit"
 [modules.smtps.tls_config]
 ca_file = "{ca}"
+
+# DANE: the TLS test server, authenticated by the TLSA records of the signed zone (the current key
+# and the next one: rollover-ready); the validator and the address look-up ask nsd.
+[modules.dane]
+port = {dane["port"]}
+ip_protocol = "ip4"
+tls = "starttls"
+dane = true
+dns_servers = ["{dane["dns_server"]}"]
 
 # Agent only: the certificate is checked against a name it does not have (as the /probe job
 # smtp_by_address does with a wrong hostname label).
@@ -187,7 +202,11 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
             raise RuntimeError(f"no dashboards in {REPO}/dashboards")
         cls.postfix = shared_postfix()
         pf = cls.postfix
-        mta_sts = cls._start_mta_sts_policy_host(pf)
+        work = tempfile.mkdtemp(prefix="smtp-exporter-e2e-lab-")
+        cls.addClassCleanup(shutil.rmtree, work, True)
+        ca = TestCa(work)
+        mta_sts = cls._start_mta_sts_policy_host(pf, work, ca)
+        dane = cls._start_dane_host(work, ca)
         cls.dns = Dnsmasq([
             f"mx-host={MAIL_DOMAIN},{pf.hostname},10", f"mx-host={MAIL_DOMAIN},backup.{MAIL_DOMAIN},20",
             f"host-record={pf.hostname},127.0.0.1", f"host-record=backup.{MAIL_DOMAIN},{BACKUP_MX_IP}",
@@ -197,10 +216,10 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         cls.dns.start()
         cls.addClassCleanup(cls.dns.stop)
         cls.closed_port = free_port()
-        cls.agents = agent_targets(pf, cls.closed_port)
+        cls.agents = agent_targets(pf, cls.closed_port, dane)
         # Prometheus scrapes every second with a 1 s timeout; --timeout-offset 0.2 leaves the
         # probes 0.8 s (plenty on loopback, even for AUTH and a message over STARTTLS).
-        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server, cls.agents, mta_sts),
+        cls.exporter = Exporter(binary, config_text=exporter_config(pf, cls.dns.server, cls.agents, mta_sts, dane),
                                 extra_args=["--timeout-offset=0.2"], env={PASSWORD_ENV: pf.sasl_password})
         cls.exporter.start()
         cls.addClassCleanup(cls.exporter.stop)
@@ -209,7 +228,7 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         cls.healthy = {  # (job, instance) of the probes that must succeed
             ("smtp", smtp), ("smtp_plain", smtp), ("smtp_by_address", smtp),
             ("smtp_domains", f"mx:{MAIL_DOMAIN}"), ("smtp_submission", f"127.0.0.1:{pf.submission_port}"),
-            ("smtps", f"127.0.0.1:{pf.smtps_port}")}
+            ("smtps", f"127.0.0.1:{pf.smtps_port}"), ("smtp_dane", dane["target"])}
         cls.broken = {  # (job, instance) -> (stage, reason)
             ("smtp", f"127.0.0.1:{cls.closed_port}"): ("connect", "refused"),
             # the hostname label is passed as &hostname= by the shipped relabeling: wrong name
@@ -229,20 +248,18 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         cls.config = derive_scrape_config(
             SHIPPED_CONFIG, f"127.0.0.1:{cls.exporter.port}", targets,
             # plain SMTP: a copy of the shipped job "smtp" (same relabeling) with module smtp_banner
-            extra_jobs={"smtp_plain": ("smtp", "smtp_banner", [{"targets": [smtp]}])},
+            extra_jobs={"smtp_plain": ("smtp", "smtp_banner", [{"targets": [smtp]}]),
+                        "smtp_dane": ("smtp", "dane", [{"targets": [dane["target"]]}])},
             rule_files=[cls.prometheus.path(rules_name)])
         cls.prometheus.start(cls.config, files={rules_name: shorten_for(SHIPPED_RULES, SHORT_FOR)})
         cls.started = time.monotonic()
         cls._wait_settled()
 
     @classmethod
-    def _start_mta_sts_policy_host(cls, postfix):
+    def _start_mta_sts_policy_host(cls, postfix, work, ca):
         """nginx serving the MTA-STS policy of the mail domain (an enforce policy covering both of
-        its MX hosts) with a certificate of a test CA; returns its port and the CA bundle (Postfix's
+        its MX hosts) with a certificate of the lab CA; returns its port and the CA bundle (Postfix's
         CA for the MX hosts, the lab CA for the policy host)."""
-        work = tempfile.mkdtemp(prefix="smtp-exporter-e2e-mta-sts-")
-        cls.addClassCleanup(shutil.rmtree, work, True)
-        ca = TestCa(work)
         cert, key = ca.leaf("policy", [f"mta-sts.{MAIL_DOMAIN}"])
         root = os.path.join(work, "www", ".well-known")
         os.makedirs(root)
@@ -258,6 +275,25 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
                 with open(path) as f:
                     out.write(f.read())
         return {"port": nginx.port, "ca_bundle": bundle}
+
+    @classmethod
+    def _start_dane_host(cls, work, ca):
+        """The TLS test server (STARTTLS) with a lab certificate for DANE_HOST, and nsd serving the
+        signed zone dane.lab: its address and two 3 1 1 records, one of the server's key and one of
+        another (the next key), so that every DANE panel has data (a record that matches and one
+        that does not). Returns the target, the zone's server and trust anchor, and the port."""
+        port = free_port()
+        cert, key = ca.leaf("dane", [DANE_HOST])
+        current = hashlib.sha256(spki_der(cert)).hexdigest()
+        following = hashlib.sha256(spki_der(key_file=ca.key)).hexdigest()
+        name = DANE_HOST.split(".")[0]
+        zones = SignedZones({"dane.lab": ([f"{name} IN A 127.0.0.1", f"_{port}._tcp.{name} IN TLSA 3 1 1 {current}",
+                                           f"_{port}._tcp.{name} IN TLSA 3 1 1 {following}"], "signed")})
+        zones.start()
+        cls.addClassCleanup(zones.stop)
+        cls.addClassCleanup(TlsSmtp("127.0.0.1", port, cert, key).close)
+        return {"target": f"{DANE_HOST}:{port}", "port": port, "dns_server": zones.server,
+                "anchor_file": zones.anchor_file}
 
     @classmethod
     def _wait_settled(cls):
@@ -358,7 +394,7 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
             self.assertEqual(labels["module"], job["params"]["module"][0], t)
             self.assertEqual(t["scrapeUrl"].split("?")[0], f"{self.exporter.url}/probe")
         modules = set(self.prometheus.label_values("module", "probe_success"))
-        self.assertEqual(modules, {"smtp_banner", "smtp_starttls", "submission", "smtps"})
+        self.assertEqual(modules, {"smtp_banner", "smtp_starttls", "submission", "smtps", "dane"})
 
     def test_probe_results_are_as_expected(self):
         for (job, instance) in self.healthy:
@@ -373,6 +409,10 @@ class DashboardsAndAlertsWithPrometheus(unittest.TestCase):
         # &hostname= from the target's label: the certificate was checked against the wrong name.
         r = self.eventually_nonempty('probe_smtp_tls_verify_info{job="smtp_by_address"}')
         self.assertEqual({x["metric"]["reason"] for x in r}, {"hostname_mismatch"})
+        # The DANE target: authenticated by its TLSA record (the module has no CA), rollover-ready.
+        for metric in ("probe_smtp_dane_verified", "probe_smtp_dane_rollover_ready"):
+            r = self.eventually_nonempty(f'{metric}{{job="smtp_dane"}}')
+            self.assertEqual([x["value"][1] for x in r], ["1"], metric)
 
     def test_agent_series_come_from_the_exporter_job(self):
         """Agent series: the exporter's job and instance, plus target_name and the target's labels."""

@@ -3,8 +3,10 @@
 // 10,000 continuation lines, a TLS alert, a TCP reset). Each cell states the
 // (stage, reason) an operator should see, and that the probe ends within its
 // deadline; stalls end at a short deadline, everything else promptly.
-// Plus: a stalled probe does not hold up another on the same io_context, and
-// memory returns to its level after the whole matrix has run several times.
+// Plus the DNS faults of the DANE unit's validator (a forwarder that never
+// answers, one that refuses); a stalled probe, or one whose validator waits,
+// does not hold up another on the same io_context; and memory returns to its
+// level after the whole matrix has run several times.
 #include <malloc.h>
 
 #include <gmock/gmock.h>
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_dns_server.h"
 #include "fake_smtp_server.h"
 #include "probe_helpers.h"
 #include "test_pki.h"
@@ -604,20 +607,93 @@ TEST(FaultMatrixTable, CoversWhatItPromises) {
   for (const Cell& c : cells()) EXPECT_TRUE(names.insert(name(c)).second) << "twice: " << name(c);
 }
 
+// --- DNS faults of the DANE unit ------------------------------------------------
+
+// The dane unit validates the host's addresses and TLSA records (libunbound,
+// its [dns] servers as forwarders) before it connects (as test_dane.py's
+// test_validator_times_out and test_server_refuses do end to end). A forwarder that never
+// answers, or one that refuses, leaves their DNSSEC status indeterminate: the
+// probe fails at resolve with tlsa_lookup_error (not "no DANE"), never
+// reaching the SMTP server, within its deadline.
+const std::string kDaneHost = "mail.dane.lab";
+
+// A trust anchor for dane.lab (any DS: the forwarder never answers with
+// keys), so that the test does not depend on the root's anchor file
+// (dns-root-data), whose absence would fail every look-up for another reason.
+const std::string& anchor_file() {
+  static const std::string path = [] {
+    std::string p = ::testing::TempDir() + "/fault_matrix_anchor.ds";
+    std::ofstream(p) << "dane.lab. 3600 IN DS 12345 13 2 " << std::string(64, 'a') << "\n";
+    return p;
+  }();
+  return path;
+}
+
+config::Module dane_module(const FakeDnsServer& dns) {
+  config::Module m = tls_module(config::TlsMode::starttls, pki().pki.root().cert_file);
+  m.checks.insert("dane");
+  m.dns.servers = {dns.server()};
+  m.dns.trust_anchor_file = anchor_file();
+  return m;
+}
+
+struct DnsFault {
+  const char* name;
+  FakeDnsServer::Mode mode;
+  milliseconds timeout;  // the probe's deadline
+  milliseconds within;   // it must end before this
+  const char* detail;
+};
+
+void PrintTo(const DnsFault& f, std::ostream* os) { *os << f.name; }
+
+class DnsFaults : public ::testing::TestWithParam<DnsFault> {};
+
+TEST_P(DnsFaults, DaneProbeFailsAtResolveWithinItsDeadline) {
+  const DnsFault& fault = GetParam();
+  FakeDnsServer dns(fault.mode);
+  FakeSmtpServer smtp(starttls_server(pki().identity));
+  const auto started = Clock::now();
+  // Returns only once nothing of the probe is left on its io_context (no
+  // watch on the validator's pipe, no timer): the exporter does not hang.
+  probes::ProbeResult r = probe_port(smtp.port(), dane_module(dns), fault.timeout, kDaneHost);
+  const auto elapsed = Clock::now() - started;
+  RecordProperty("elapsed_ms", std::to_string(ms(elapsed)));
+  expect_failure(r, Stage::resolve, FailureReason::tlsa_lookup_error);
+  ASSERT_TRUE(r.failure.has_value());
+  EXPECT_THAT(r.failure->detail, ::testing::HasSubstr("validated look-up of the addresses of " + kDaneHost));
+  EXPECT_THAT(r.failure->detail, ::testing::HasSubstr(fault.detail));
+  EXPECT_LT(elapsed, fault.within) << ms(elapsed) << " ms";
+  EXPECT_GT(dns.queries(), 0);                // the validator did ask it
+  EXPECT_EQ(smtp.connections(), 0);           // no connection without a DNSSEC status
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fault, DnsFaults,
+    ::testing::Values(DnsFault{"validator_times_out", FakeDnsServer::Mode::silent, kStallTimeout,
+                               kStallTimeout + kSlack, "timed out"},
+                      // libunbound gives up on a refusing forwarder at once, and reports SERVFAIL.
+                      DnsFault{"server_refuses", FakeDnsServer::Mode::refuses, kTimeout, kPrompt, "SERVFAIL"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 // --- Responsiveness ----------------------------------------------------------
 
 struct StallCase {
   const char* name;
-  Stage stage;
+  Stage stage;  // resolve: the DANE unit's validator waits on a forwarder that never answers
+  FailureReason reason = FailureReason::timeout;
 };
 
 class FaultResponsiveness : public ::testing::TestWithParam<StallCase> {};
 
-// While one probe waits on a stalled server, another on the same io_context
-// (one thread, as in the exporter) against a polite server completes at
-// once.
+// While one probe waits on a stalled server (or its DANE validator on a
+// forwarder that never answers), another on the same io_context (one thread,
+// as in the exporter) against a polite server completes at once.
 TEST_P(FaultResponsiveness, HealthyProbeIsNotHeldUpByAStalledOne) {
   const bool tls = GetParam().stage == Stage::tls;
+  const bool dane = GetParam().stage == Stage::resolve;
+  std::optional<FakeDnsServer> silent;
+  if (dane) silent.emplace(FakeDnsServer::Mode::silent);
   FakeSmtpServer stalled({stall()});
   FakeSmtpServer polite(tls ? implicit_tls_server(pki().identity) : polite_server());
   config::Module module = tls ? tls_module(config::TlsMode::implicit, pki().pki.root().cert_file) : test_module();
@@ -628,6 +704,10 @@ TEST_P(FaultResponsiveness, HealthyProbeIsNotHeldUpByAStalledOne) {
   slow.module = module;
   slow.timeout = 1s;
   probes::ProbeRequest quick = slow;
+  if (dane) {
+    slow.host = kDaneHost;
+    slow.module = dane_module(*silent);
+  }
   quick.port = polite.port();
   quick.timeout = 5s;
 
@@ -654,7 +734,7 @@ TEST_P(FaultResponsiveness, HealthyProbeIsNotHeldUpByAStalledOne) {
 
   ASSERT_TRUE(slow_result && quick_result);
   EXPECT_TRUE(quick_result->success) << failure_text(*quick_result);
-  expect_failure(*slow_result, GetParam().stage, FailureReason::timeout);
+  expect_failure(*slow_result, GetParam().stage, GetParam().reason);
   EXPECT_LT(quick_done - quick_started, 500ms) << ms(quick_done - quick_started) << " ms";
   EXPECT_LT(quick_done, slow_done);
   EXPECT_GE(slow_done - started, 1s - 50ms);
@@ -663,7 +743,9 @@ TEST_P(FaultResponsiveness, HealthyProbeIsNotHeldUpByAStalledOne) {
 
 INSTANTIATE_TEST_SUITE_P(Fault, FaultResponsiveness,
                          ::testing::Values(StallCase{"stall_at_banner", Stage::banner},
-                                           StallCase{"stall_at_tls", Stage::tls}),
+                                           StallCase{"stall_at_tls", Stage::tls},
+                                           StallCase{"validator_times_out", Stage::resolve,
+                                                     FailureReason::tlsa_lookup_error}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // --- Memory --------------------------------------------------------------------

@@ -278,10 +278,12 @@ TEST(LoadFile, GoodFileWithEveryKey) {
 }
 
 // File keys must name readable files: any file of the test tree will do.
+// Every key that names a file (they must be readable at load), the process's
+// [dns] trust_anchor_file among them.
 std::string tls_files_toml() {
   const std::string file = kDir + "/good.toml";
-  return "[modules.client_cert.tls_config]\nca_file = \"" + file + "\"\ncert_file = \"" + file +
-         "\"\nkey_file = \"" + file + "\"\n";
+  return "[dns]\ntrust_anchor_file = \"" + file + "\"\n[modules.client_cert.tls_config]\nca_file = \"" + file +
+         "\"\ncert_file = \"" + file + "\"\nkey_file = \"" + file + "\"\n";
 }
 
 TEST(LoadFile, WebAllowedTargets) {
@@ -310,6 +312,18 @@ TEST(LoadString, TlsFiles) {
   EXPECT_EQ(t.ca_file, kDir + "/good.toml");
   EXPECT_EQ(t.cert_file, kDir + "/good.toml");
   EXPECT_EQ(t.key_file, kDir + "/good.toml");
+  EXPECT_EQ(config.dns.trust_anchor_file, kDir + "/good.toml");
+}
+
+// /config shows [dns] trust_anchor_file (the dane unit's validator trusts it),
+// and no [dns] table when it is not set: servers, timeout and tries show in
+// each module as dns_*.
+TEST(ToToml, ShowsTheTrustAnchorFileOnlyWhenSet) {
+  const std::string text = to_toml(load_string(tls_files_toml(), "inline"));
+  EXPECT_NE(text.find("\n[dns]\ntrust_anchor_file = '" + kDir + "/good.toml'\n"), std::string::npos) << text;
+  const std::string without = to_toml(load_string("[dns]\nservers = [\"127.0.0.1\"]\n[modules.a]\n", "inline"));
+  EXPECT_EQ(without.find("[dns]"), std::string::npos) << without;
+  EXPECT_EQ(without.find("trust_anchor_file"), std::string::npos) << without;
 }
 
 TEST(LoadString, NamesTheSourceInErrors) {
@@ -428,6 +442,7 @@ TEST_P(ToTomlRoundTrip, ParsesBackToTheSameModules) {
   }
   EXPECT_EQ(parsed.limits.max_concurrent_probes, original.limits.max_concurrent_probes);
   EXPECT_EQ(parsed.limits.max_connections, original.limits.max_connections);
+  EXPECT_EQ(parsed.dns.trust_anchor_file, original.dns.trust_anchor_file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ToTomlRoundTrip, testing::Values("default", "good", "files"));

@@ -180,6 +180,34 @@ TEST(DaneUnit, BogusIsUnhealthy) {
   EXPECT_EQ(classify_health(domain, config::Module{}).status, Health::unhealthy);
 }
 
+// The finding names the answer that failed: the MX set is validated too
+// (RFC 7672 §2.2.1), not only the addresses and the TLSA records.
+TEST(DaneUnit, BogusNamesTheAnswerThatFailed) {
+  auto text_of = [](DaneSection s) {
+    ProbeResult domain;
+    domain.success = true;
+    domain.mx_hosts.push_back({"mail.dane.lab", 10, "127.0.0.1", true, with(std::move(s))});
+    auto findings = check_findings(domain, config::Module{});
+    return findings.size() == 1 ? findings[0].text : "(" + std::to_string(findings.size()) + " findings)";
+  };
+  DaneSection mx;
+  mx.host = "mail.dane.lab";
+  mx.mx_status = DnssecStatus::bogus;
+  mx.detail = "signature expired";
+  EXPECT_EQ(text_of(mx), "DNSSEC validation of the MX records naming mail.dane.lab fails: signature expired");
+  DaneSection addresses = mx;
+  addresses.mx_status = DnssecStatus::secure;
+  addresses.address_status = DnssecStatus::bogus;
+  EXPECT_EQ(text_of(addresses), "DNSSEC validation of the addresses of mail.dane.lab fails: signature expired");
+  DaneSection tlsa = secure({}, false);
+  tlsa.tlsa_status = DnssecStatus::bogus;
+  tlsa.detail = "no signatures";
+  EXPECT_EQ(text_of(tlsa), "DNSSEC validation of _25._tcp.mail.dane.lab TLSA fails: no signatures");
+  const auto* entry = exporter::find_remediation("dane/dnssec_bogus");
+  ASSERT_TRUE(entry);
+  EXPECT_THAT(entry->title, ::testing::HasSubstr("MX"));
+}
+
 TEST(DaneUnit, NoTlsaIsNoDaneAndNoFinding) {
   DaneSection s = secure({}, false);
   s.handshake = false;  // no records: the handshake is the module's own

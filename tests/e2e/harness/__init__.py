@@ -8,8 +8,8 @@ from .files import write_config
 from .fake_smtp import FakeSmtp, StallingServer, StarttlsSmtp, TlsSmtp, common_free_port
 from .nginx import Nginx
 from .nsd import SignedZones
-from .pki import TestCa
+from .pki import TestCa, spki_der
 
 __all__ = ["free_port", "wait_port", "Postfix", "shared_postfix", "Exporter", "http_get", "parse_metrics", "Dnsmasq",
            "BlackHoleResolver", "FakeSmtp", "StarttlsSmtp", "TlsSmtp", "Nginx", "TestCa", "SignedZones",
-           "StallingServer", "common_free_port", "write_config"]
+           "StallingServer", "common_free_port", "write_config", "spki_der"]

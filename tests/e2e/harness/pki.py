@@ -1,6 +1,7 @@
 """A throwaway test CA and leaf certificates made with the openssl command line (as the
 MTA-STS lab note does): P-256 keys, leaves with SKID, AKID, keyUsage and extendedKeyUsage so
-that strict verifiers accept them."""
+that strict verifiers accept them; and the SubjectPublicKeyInfo that TLSA records (selector 1)
+hash."""
 
 import os
 import subprocess
@@ -32,7 +33,20 @@ class TestCa:
         return base + ".crt", base + ".key"
 
 
+def spki_der(cert_file=None, key_file=None):
+    """The DER SubjectPublicKeyInfo of a certificate (or of a private key's public key), as the DANE
+    recipe computes it: openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER. Its SHA-256
+    is the data of a "3 1 1" TLSA record."""
+    if cert_file:
+        pem = _openssl("x509", "-in", cert_file, "-noout", "-pubkey")
+    else:
+        pem = _openssl("pkey", "-in", key_file, "-pubout")
+    return subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem.encode(), check=True,
+                          capture_output=True).stdout
+
+
 def _openssl(*args):
     run = subprocess.run(["openssl", *args], capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"openssl {' '.join(args)}: {run.stderr}")
+    return run.stdout
