@@ -75,10 +75,8 @@ Config from_table(const toml::table& root, const std::string& source, Secrets se
   if (const toml::table* dns = top.table("dns")) {
     TableReader dns_reader(*dns, "dns", source);
     config.dns = read_dns(dns_reader, {}, "servers", "timeout", "tries");
-    if (auto anchor = dns_reader.string("trust_anchor_file")) {
-      if (!std::ifstream(*anchor)) dns_reader.fail("trust_anchor_file", "cannot read \"" + *anchor + "\"");
-      config.dns.trust_anchor_file = *anchor;
-    }
+    // Relative to the config file's directory, as every other path.
+    config.dns.trust_anchor_file = readable_file(dns_reader, "trust_anchor_file", source);
     dns_reader.finish();
   }
   if (const toml::table* dnsbl = top.table("dnsbl"))

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -93,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"dns-servers-not-an-array.toml", "2:15: modules.smtp.dns_servers: expected an array of strings"},
         BadFile{"unknown-dns-key.toml", "2:11: dns.retries: unknown key"},
         BadFile{"dns-trust-anchor-file-missing.toml",
-                "2:21: dns.trust_anchor_file: cannot read \"/nonexistent/anchor.ds\""},
+                "2:21: dns.trust_anchor_file: cannot read \"/nonexistent/anchor.ds\": No such file or directory"},
         BadFile{"dane-without-tls.toml", "2:8: modules.smtp.dane: needs TLS: set tls = \"starttls\" or \"implicit\" (docs/dane.md)"},
         BadFile{"mx-not-boolean.toml", "2:6: modules.smtp.mx: expected a boolean"},
         BadFile{"duplicate-target-name.toml", "9:8: targets[1].name: duplicate target name \"a\""},
@@ -508,6 +509,14 @@ TEST(LoadFile, AuthPasswordFileLosesOneTrailingNewline) {
   EXPECT_EQ(config.modules.at("a").auth->mechanisms, (std::vector<std::string>{"CRAM-MD5", "LOGIN", "PLAIN"}));
   EXPECT_FALSE(config.modules.at("a").auth->allow_plaintext_auth);
   EXPECT_EQ(to_toml(config).find("pw with"), std::string::npos);
+}
+
+TEST(LoadFile, TrustAnchorFileIsRelativeToTheConfigFile) {
+  const std::string dir = ::testing::TempDir() + "/smtp_exporter_anchor";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/anchor.ds") << "lab. 3600 IN DS 1 13 2 00\n";
+  std::ofstream(dir + "/exporter.toml") << "[dns]\ntrust_anchor_file = \"anchor.ds\"\n[modules.a]\n";
+  EXPECT_EQ(load_file(dir + "/exporter.toml").dns.trust_anchor_file, dir + "/anchor.ds");
 }
 
 }  // namespace
