@@ -115,7 +115,7 @@ class Check {
   // for /metrics (exporter/self_metrics.cpp). Nothing by default.
   virtual void process_series(std::vector<Series>& /*out*/) const {}
   // What the unit counts over the runs of one agent target, for /metrics:
-  // adds this result to `totals` (counters and histograms, see tally() and
+  // adds this result to `totals` (counters and histograms, see total() and
   // observe() below). The agent keeps `totals` per target and labels them
   // with the target's labels; a unit keeps no state for it. Asked like
   // series(). Nothing by default.
