@@ -56,6 +56,31 @@ std::vector<Finding> check_findings(const ProbeResult& result, const config::Mod
   return out;
 }
 
+void tally_series(const ProbeResult& result, std::vector<Series>& totals) {
+  for (const Check* check : checks()) check->tally(result, totals);
+  for (const auto& h : result.mx_hosts)
+    for (const Check* check : checks())
+      if (check->phase() == Phase::host) check->tally(h.result, totals);
+}
+
+Series& total(std::vector<Series>& totals, std::string_view name, std::string_view help,
+              const std::vector<double>& bounds) {
+  for (auto& s : totals)
+    if (s.name == name) return s;
+  Series fresh{std::string(name), help, {}, 0};
+  fresh.counter = bounds.empty();
+  fresh.bucket_bounds = bounds;
+  if (!bounds.empty()) fresh.bucket_counts.assign(bounds.size() + 1, 0.0);
+  return totals.emplace_back(std::move(fresh));
+}
+
+void observe(Series& histogram, double value) {
+  std::size_t i = 0;
+  while (i < histogram.bucket_bounds.size() && value > histogram.bucket_bounds[i]) ++i;
+  histogram.bucket_counts[i] += 1;
+  histogram.value += value;
+}
+
 std::vector<Series> process_series() {
   std::vector<Series> out;
   for (const Check* check : checks()) check->process_series(out);

@@ -51,6 +51,7 @@ std::string_view to_string(FailureReason reason) {
     case FailureReason::imap_auth: return "imap_auth";
     case FailureReason::imap_error: return "imap_error";
     case FailureReason::not_delivered: return "not_delivered";
+    case FailureReason::delivered_to_junk: return "delivered_to_junk";
     case FailureReason::txt_missing: return "txt_missing";
     case FailureReason::txt_invalid: return "txt_invalid";
     case FailureReason::policy_fetch_error: return "policy_fetch_error";

@@ -95,6 +95,7 @@ struct Agent::State : std::enable_shared_from_this<State> {
         std::lock_guard lock(mutex);
         TargetStatus& status = results[index];
         status.port = request->port;
+        probes::tally_series(result, status.totals);
         status.last = std::move(result);
         status.finished_at = std::chrono::system_clock::now();
         ++status.runs;
@@ -119,6 +120,7 @@ struct Agent::State : std::enable_shared_from_this<State> {
           status.last = std::move(old.last);
           status.finished_at = old.finished_at;
           status.runs = old.runs;
+          status.totals = std::move(old.totals);  // counters never go back
         }
       fresh.push_back(std::move(status));
     }

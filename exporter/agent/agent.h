@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/runtime.h"
+#include "smtp_exporter/check.h"
 #include "smtp_exporter/probe_result.h"
 
 namespace smtp_exporter::exporter {
@@ -23,6 +24,9 @@ struct TargetStatus {
   std::optional<probes::ProbeResult> last;  // none before the first probe ends
   std::chrono::system_clock::time_point finished_at;
   std::uint64_t runs = 0;
+  // The check units' counters and histograms over this target's runs
+  // (probes::tally_series), for /metrics with the target's labels.
+  std::vector<probes::Series> totals = {};
 };
 
 class Agent {

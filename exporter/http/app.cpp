@@ -2,6 +2,7 @@
 #include "smtp_exporter/app.h"
 
 #include <boost/asio/this_coro.hpp>
+#include <prometheus/text_serializer.h>
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <charconv>
@@ -120,17 +121,21 @@ struct App::State {
   boost::asio::any_io_executor agent_executor;
 
   boost::asio::awaitable<HttpResponse> probe(const HttpRequest& request);
-  // The last result of every [[targets]] entry, labelled by target_name.
+  // The last result of every [[targets]] entry, and the units' totals over
+  // its runs (counters, histograms), labelled by target_name and its labels.
   std::string agent_metrics() const {
     auto targets = agent.snapshot();
     std::vector<LabelledResult> results;
+    prometheus::Registry totals;
     for (const auto& t : targets) {
       if (!t.last) continue;
       std::map<std::string, std::string> labels = t.target.labels;
       labels["target_name"] = t.target.name;
+      add_series(totals, t.totals, prometheus::Labels(labels.begin(), labels.end()));
       results.push_back({std::move(labels), &*t.last});
     }
-    return results.empty() ? "" : render_labelled(results);
+    if (results.empty()) return "";
+    return render_labelled(results) + prometheus::TextSerializer().Serialize(totals.Collect());
   }
   HttpResponse logs(const HttpRequest& request) const;
   // What the landing page's links start with: the external URL, else the

@@ -668,6 +668,7 @@ std::vector<std::string> failure_keys(probes::Stage stage, probes::FailureReason
     case FailureReason::imap_auth: return {"delivery/imap_auth"};
     case FailureReason::imap_error: return {"delivery/imap_error"};
     case FailureReason::not_delivered: return {"delivery/not_delivered"};
+    case FailureReason::delivered_to_junk: return {"delivery/delivered_to_junk"};
     // MTA-STS (the mta_sts unit's own entries)
     case FailureReason::txt_missing: return {"mta_sts/txt_missing"};
     case FailureReason::txt_invalid: return {"mta_sts/txt_invalid"};

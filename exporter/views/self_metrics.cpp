@@ -86,11 +86,11 @@ void SelfMetrics::http_request(const std::string& handler, int code) {
   http_requests_.Add({{"handler", handler}, {"code", std::to_string(code)}}).Increment();
 }
 
-// The check units' process-wide series (a DNSBL zone's health and queries, ...).
-std::vector<prometheus::MetricFamily> collect_check_metrics() {
-  prometheus::Registry registry;
-  for (const auto& s : probes::process_series()) {
-    prometheus::Labels labels(s.labels.begin(), s.labels.end());
+void add_series(prometheus::Registry& registry, const std::vector<probes::Series>& series,
+                const prometheus::Labels& constant) {
+  for (const auto& s : series) {
+    prometheus::Labels labels = constant;
+    for (const auto& [name, value] : s.labels) labels.emplace(name, value);
     if (!s.bucket_bounds.empty())
       prometheus::BuildHistogram()
           .Name(s.name)
@@ -103,6 +103,12 @@ std::vector<prometheus::MetricFamily> collect_check_metrics() {
     else
       prometheus::BuildGauge().Name(s.name).Help(std::string(s.help)).Register(registry).Add(labels).Set(s.value);
   }
+}
+
+// The check units' process-wide series (a DNSBL zone's health and queries, ...).
+std::vector<prometheus::MetricFamily> collect_check_metrics() {
+  prometheus::Registry registry;
+  add_series(registry, probes::process_series());
   return registry.Collect();
 }
 

@@ -9,6 +9,9 @@
 #include <prometheus/registry.h>
 
 #include <string>
+#include <vector>
+
+#include "smtp_exporter/check.h"
 
 namespace smtp_exporter::exporter {
 
@@ -37,6 +40,12 @@ class SelfMetrics {
   prometheus::Gauge& reload_timestamp_;
   prometheus::Family<prometheus::Counter>& http_requests_;
 };
+
+// Adds check-unit series (gauges, counters, histograms) to `registry`, each
+// with `labels` before its own (the unit's process-wide series; an agent
+// target's totals with its target_name and labels).
+void add_series(prometheus::Registry& registry, const std::vector<probes::Series>& series,
+                const prometheus::Labels& labels = {});
 
 // process_* metrics of the Prometheus client conventions, from /proc/self.
 std::vector<prometheus::MetricFamily> collect_process_metrics();

@@ -16,8 +16,10 @@
 //
 // Overlaps, on purpose kept small (the inhibit rules are in alertmanager.libsonnet):
 //   - SMTPProbeFailing is the one "down" alert. The alerts about a property of a working server
-//     (SMTPUnhealthy, SMTPDegraded, SMTPCertificateNotVerified, SMTPStartTLSMissing,
-//     SMTPMXHostFailing) do not fire while the probe fails: SMTPProbeFailing names the stage and reason.
+//     (SMTPUnhealthy, SMTPCertificateNotVerified, SMTPStartTLSMissing, SMTPMXHostFailing) do not
+//     fire while the probe fails: SMTPProbeFailing names the stage and reason. A failure whose
+//     health is degraded (not SMTP, delivered to Junk) is SMTPDegraded's, a warning, not
+//     SMTPProbeFailing's: the alerts follow the health severity.
 //   - SMTPNoMXReachable and SMTPAuthenticationFailing are precise cases of a failing probe; the
 //     inhibit rules mute SMTPProbeFailing while one of them fires for the same probe.
 //   - SMTPCertificateExpiring (warning and critical) and SMTPCertificateExpired overlap
@@ -97,6 +99,9 @@ local util = import '../lib/util.libsonnet';
       {
         name: 'smtp-exporter.probe',
         rules: [
+          // A failure whose health is degraded (a greeting that is not SMTP, test mail delivered
+          // to Junk: probes/health.cpp failure_severity) pages no one: SMTPDegraded (and
+          // SMTPDeliveredToJunk) report it, as warnings.
           alert(
             'SMTPProbeFailing',
             'critical',
@@ -104,7 +109,9 @@ local util = import '../lib/util.libsonnet';
               %s == 0
               and on (%s)
                 %s
-            ||| % [m('probe_success'), on, m('probe_smtp_tls_established')],
+              unless on (%s)
+                %s == 1
+            ||| % [m('probe_success'), on, m('probe_smtp_tls_established'), on, m('probe_smtp_health', 'status="degraded"')],
             'SMTP probe of %s is failing' % who,
             'The SMTP probe of %s%s has failed for %s (probe_success = {{ $value }}){{ range printf "probe_smtp_failure_info{job=%%q,instance=%%q,target_name=%%q,module=%%q}" $labels.job $labels.instance $labels.target_name $labels.module | query }}, at stage {{ .Labels.stage }} with reason {{ .Labels.reason }}{{ end }}.' % [who, withModule, during('SMTPProbeFailing')],
           ),
@@ -121,16 +128,16 @@ local util = import '../lib/util.libsonnet';
             '%s is unhealthy although its probe passes' % who,
             'The probe of %s passes, but for %s the health rules have classified the service as unhealthy (probe_smtp_health{status="unhealthy"} = {{ $value }}): usually an expired certificate that the module does not verify, or one served by another MX host. Run smtp_exporter check to see the finding.' % [who, during('SMTPUnhealthy')],
           ),
+          // Degraded whether the probe passes or fails: a failure makes the health unhealthy
+          // unless the failure itself is a degraded one (then SMTPProbeFailing stays quiet).
           alert(
             'SMTPDegraded',
             'warning',
             |||
               max without (status) (%s) == 1
-              unless on (%s)
-                %s == 0
-            ||| % [m('probe_smtp_health', 'status="degraded"'), on, m('probe_success')],
+            ||| % [m('probe_smtp_health', 'status="degraded"')],
             '%s is degraded' % who,
-            'The probe of %s passes, but the service has been degraded for %s (probe_smtp_health{status="degraded"} = {{ $value }}): a slow greeting, a certificate close to expiry, or a mail domain without MX records. Run smtp_exporter check to see the finding.' % [who, during('SMTPDegraded')],
+            'The service of %s has been degraded for %s (probe_smtp_health{status="degraded"} = {{ $value }}): a slow greeting, a certificate close to expiry, a mail domain without MX records, a greeting that is not SMTP, or test mail delivered to Junk. Run smtp_exporter check to see the finding.' % [who, during('SMTPDegraded')],
           ),
           // The default threshold is the exporter's default degraded_banner_latency.
           // MX domains: per host address.
@@ -333,7 +340,8 @@ local util = import '../lib/util.libsonnet';
             'Test mail to {{ $labels.instance }} is not arriving',
             'The test message accepted by %s%s has not been found in the mailbox within the receive timeout for %s (probe_smtp_delivery_success = {{ $value }}). probe_smtp_failure_info names the reason: not_delivered, imap_connect or imap_auth.' % [who, withModule, during('SMTPDeliveryFailing')],
           ),
-          // Found, but in the Junk folder (SPECIAL-USE \Junk or junk_folder).
+          // Found, but in the Junk folder (SPECIAL-USE \Junk or junk_folder): the probe fails with
+          // delivered_to_junk, health degraded, so SMTPProbeFailing does not fire; this one does.
           alert(
             'SMTPDeliveredToJunk',
             'warning',
@@ -341,13 +349,14 @@ local util = import '../lib/util.libsonnet';
             'Test mail to {{ $labels.instance }} lands in Junk',
             'The test message accepted by %s%s has been delivered to the Junk folder for %s (value {{ $value }}): the receiver scores it as spam. Look at its Authentication-Results (probe_smtp_delivery_auth_result).' % [who, withModule, during('SMTPDeliveredToJunk')],
           ),
-          // Messages that arrived after their check gave up (agent mode: the exporter's /metrics).
+          // Messages that arrived after their check gave up (agent mode: the exporter's /metrics,
+          // per target, with its target_name and labels).
           alert(
             'SMTPDeliveryLate',
             'warning',
             'increase(%s[1h]) > 0\n' % m('smtp_exporter_delivery_late_total'),
-            'Test mail arrives late at the mailboxes of {{ $labels.instance }}',
-            '{{ $value | humanize }} test messages of the exporter at {{ $labels.instance }} arrived after their receive timeout in the last hour: delivery is slower than configured.',
+            'Test mail of %s arrives late' % who,
+            '{{ $value | humanize }} test messages of %s arrived after their receive timeout in the last hour: delivery is slower than configured.' % who,
           ),
         ],
       },

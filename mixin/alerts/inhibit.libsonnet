@@ -18,7 +18,7 @@
     },
     // Precise failures mute the generic one.
     {
-      source_matchers: ['alertname =~ "SMTPNoMXReachable|SMTPAuthenticationFailing"'],
+      source_matchers: ['alertname =~ "SMTPNoMXReachable|SMTPAuthenticationFailing|SMTPDeliveryFailing"'],
       target_matchers: ['alertname = SMTPProbeFailing'],
       equal: probe,
     },
@@ -29,7 +29,7 @@
       equal: probe,
     },
     {
-      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted|SMTPDANERolloverNotReady|SMTPMTASTSMXRejected|SMTPMTASTSStaleId|SMTPMTASTSPolicyCertificateExpiring|SMTPTLSRPTRecordInvalid"'],
+      source_matchers: ['alertname =~ "SMTPCertificateExpiring|SMTPBannerLatencyHigh|SMTPMXRecordsMissing|SMTPAddressBlocklisted|SMTPDANERolloverNotReady|SMTPMTASTSMXRejected|SMTPMTASTSStaleId|SMTPMTASTSPolicyCertificateExpiring|SMTPTLSRPTRecordInvalid|SMTPDeliveredToJunk|SMTPDeliveryLate"'],
       target_matchers: ['alertname = SMTPDegraded'],
       equal: probe,
     },

@@ -25,6 +25,7 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <mutex>
 
 #include "imap_client.h"
 #include "smtp_exporter/report.h"
@@ -271,9 +272,13 @@ class Receive final : public Check {
       section.folder = found->folder;
       section.roundtrip_seconds = std::chrono::duration<double>(found->at - accepted).count();
       section.auth_results = trusted_auth_results(found->header, config.authserv_id);
-      delivery_memory().observe(*section.roundtrip_seconds);
       note(result, LogEntry::Kind::info,
            "Delivered to " + section.folder + " after " + std::to_string(*section.roundtrip_seconds) + "s");
+      // Arrived, but the receiver filed it as spam: a failure of its own,
+      // whose health is degraded (health.cpp: failure_severity).
+      if (section.folder == "junk" && !result.failure)
+        fail(result, FailureReason::delivered_to_junk,
+             "the message (token " + result.message_token + ") was delivered to the Junk folder");
     } else {
       section.folder = "none";
       if (!result.failure)
@@ -283,7 +288,6 @@ class Receive final : public Check {
                  " after the 250 to DATA");
     }
     if (section.late > 0) {
-      delivery_memory().add_late(section.late);
       note(result, LogEntry::Kind::info, "Removed " + std::to_string(section.late) + " late test message(s) of earlier checks");
     }
     result.sections.insert_or_assign(std::string(kName), std::move(section));
@@ -343,8 +347,7 @@ class Receive final : public Check {
   void findings(const ProbeResult& r, const config::Module&, std::vector<Finding>& out) const override {
     const auto* s = section<ReceiveSection>(r, kName);
     if (!s) return;
-    if (s->found && s->folder == "junk")
-      out.push_back({"delivery/junk", Health::degraded, "the test message was delivered to the Junk folder"});
+    // Junk is the failure delivered_to_junk (degraded), not a finding: reported once.
     for (const auto& a : s->auth_results)
       if (a.method == "dmarc" && a.result != "pass" && a.result != "none")
         out.push_back({"delivery/dmarc_fail", Health::degraded, "the receiver's DMARC result was " + a.result});
@@ -355,7 +358,21 @@ class Receive final : public Check {
 
   const std::vector<Remediation>& remediations() const override;
 
-  void process_series(std::vector<Series>& out) const override { delivery_memory().series(out); }
+  // Per agent target on /metrics (the agent keeps the totals, labelled by
+  // target): the round trips seen (a histogram) and the late messages removed.
+  void tally(const ProbeResult& r, std::vector<Series>& totals) const override {
+    const auto* s = section<ReceiveSection>(r, kName);
+    if (!s) return;
+    static const std::vector<double> kBuckets{0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300};
+    Series& histogram = total(totals, "smtp_exporter_delivery_roundtrip_seconds",
+                              "Time from the 250 to DATA until the test message was visible in the mailbox, of every "
+                              "delivery check of the agent target.",
+                              kBuckets);
+    if (s->roundtrip_seconds) observe(histogram, *s->roundtrip_seconds);
+    total(totals, "smtp_exporter_delivery_late_total",
+          "Test messages that arrived after their check's timeout (removed later), found by the agent target's checks.")
+        .value += s->late;
+  }
 
  private:
   static asio::awaitable<std::optional<Found>> run_imap(CheckContext& context, const config::ReceiveConfig& config,
@@ -474,7 +491,7 @@ const std::vector<Remediation>& Receive::remediations() const {
         "Raise [receive] timeout, and the scrape timeout above it (docs/delivery.md)."},
        {"docker logs of the mail server container; postqueue -p inside it."},
        {"kubectl logs of the mail server pod; the queue inside it."}},
-      {"delivery/junk",
+      {"delivery/delivered_to_junk",
        "The test message was delivered to the Junk folder",
        {"The receiver's spam filter scored the message: missing or failing SPF, DKIM or DMARC, a listed sending "
         "address, or a content rule.",
@@ -505,41 +522,6 @@ const std::vector<Remediation>& Receive::remediations() const {
 }
 
 }  // namespace
-
-void DeliveryMemory::observe(double seconds) {
-  std::lock_guard lock(mutex_);
-  std::size_t i = 0;
-  while (i < std::size(kBuckets) && seconds > kBuckets[i]) ++i;
-  counts_[i] += 1;
-  sum_ += seconds;
-  used_ = true;
-}
-
-void DeliveryMemory::add_late(int count) {
-  std::lock_guard lock(mutex_);
-  late_ += count;
-  used_ = true;
-}
-
-void DeliveryMemory::series(std::vector<Series>& out) const {
-  std::lock_guard lock(mutex_);
-  if (!used_) return;
-  Series histogram{"smtp_exporter_delivery_roundtrip_seconds",
-                   "Time from the 250 to DATA until the test message was visible in the mailbox, of every delivery check.",
-                   {}, sum_};
-  histogram.bucket_bounds.assign(std::begin(kBuckets), std::end(kBuckets));
-  histogram.bucket_counts = counts_;
-  out.push_back(std::move(histogram));
-  Series late{"smtp_exporter_delivery_late_total", "Test messages that arrived after their check's timeout (removed later).",
-              {}, late_};
-  late.counter = true;
-  out.push_back(std::move(late));
-}
-
-DeliveryMemory& delivery_memory() {
-  static DeliveryMemory memory;
-  return memory;
-}
 
 const Check& receive_check() {
   static const Receive unit;

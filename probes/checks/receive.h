@@ -4,7 +4,6 @@
 // runs older than the receive timeout removed and counted as late.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,25 +25,6 @@ struct ReceiveSection {
   bool idle = false;    // IMAP IDLE was used (else polling)
 };
 
-// What the unit keeps across probes, for /metrics: the round trips seen (a
-// histogram) and the late messages removed. A mutex guards it (the
-// io_context may run on several threads).
-class DeliveryMemory {
- public:
-  static constexpr double kBuckets[] = {0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300};
-  void observe(double seconds);
-  void add_late(int count);
-  void series(std::vector<Series>& out) const;
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<double> counts_ = std::vector<double>(std::size(kBuckets) + 1, 0.0);
-  double sum_ = 0;
-  double late_ = 0;
-  bool used_ = false;
-};
-
-DeliveryMemory& delivery_memory();
 const Check& receive_check();
 
 }  // namespace smtp_exporter::probes

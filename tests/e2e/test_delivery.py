@@ -4,7 +4,8 @@ real Postfix on 127.0.0.1, which delivers it to a Maildir, and finds it there th
 Dovecot over IMAP (STARTTLS and implicit TLS) or by reading the Maildir; in INBOX or in the
 \\Junk folder, with the Authentication-Results Postfix adds (pass, or fail with a forged
 "pass" from another authserv-id that must be ignored); lost and late mail; IMAP auth failure
-and a server that is down. After every test the mailbox holds no test message.
+and a server that is down; two agent targets sharing the mailbox, run at once, with their
+per-target /metrics series. After every test the mailbox holds no test message.
 
 The recipe is ../shared/notes/delivery-test-lab.md: header_checks in Postfix route a message
 with X-Lab-Junk to junk@example.test (the Maildir's .Junk folder), HOLD one with X-Lab-Hold
@@ -13,8 +14,10 @@ with X-Lab-Junk to junk@example.test (the Maildir's .Junk folder), HOLD one with
 Run as root:  python3 tests/e2e/test_delivery.py --exporter build/smtp_exporter
 """
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -86,13 +89,17 @@ ca_file = "{ca}"
 server_name = "mail.example.test"
 """
 
-        def imap(name, tls="implicit", port=None, password_env="E2E_IMAP_PASSWORD", timeout=RECEIVE_TIMEOUT, **kw):
+        def imap(name, tls="implicit", port=None, password_env="E2E_IMAP_PASSWORD", timeout=RECEIVE_TIMEOUT,
+                 poll_interval=None, **kw):
             port = port or (cls.dovecot.imaps_port if tls == "implicit" else cls.dovecot.imap_port)
             receive = imaps.replace(f":{cls.dovecot.imaps_port}", f":{port}").replace(
                 'tls = "implicit"', f'tls = "{tls}"').replace("E2E_IMAP_PASSWORD", password_env).replace(
                 f'timeout = "{RECEIVE_TIMEOUT}s"', f'timeout = "{timeout}s"').replace(
-                "[{}.tls_config]", f"[modules.{name}.receive.tls_config]")
+                "[{}.tls_config]", (f'poll_interval = "{poll_interval}s"\n' if poll_interval else "") +
+                f"[modules.{name}.receive.tls_config]")
             return module(name, receive, **kw)
+
+        cls.imap_module = staticmethod(imap)
 
         maildir = f'maildir = "{cls.sink}"\nauthserv_id = "{AUTHSERV_ID}"\ntimeout = "{RECEIVE_TIMEOUT}s"\n'
         config = "".join([
@@ -181,7 +188,16 @@ server_name = "mail.example.test"
     def delivered(self, module, folder="inbox"):
         body = self.probe(module)
         samples = parse_metrics(body)
-        self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+        if folder == "junk":
+            # Found, in Junk: the probe fails with delivered_to_junk, its health is degraded (not
+            # unhealthy), and the delivery itself counts as found with its round trip.
+            self.assertEqual(self.value(samples, "probe_success", body), 0, body)
+            self.assertEqual(self.value(samples, "probe_smtp_failure_info", body, stage="receive",
+                                        reason="delivered_to_junk"), 1, body)
+            self.assertEqual(self.value(samples, "probe_smtp_health", body, status="degraded"), 1, body)
+        else:
+            self.assertEqual(self.value(samples, "probe_success", body), 1, body)
+            self.assertEqual(select(samples, "probe_smtp_failure_info"), [], body)
         self.assertEqual(self.value(samples, "probe_smtp_delivery_success", body), 1, body)
         rtt = self.value(samples, "probe_smtp_delivery_roundtrip_seconds", body)
         self.assertTrue(0 < rtt < RECEIVE_TIMEOUT, rtt)
@@ -267,17 +283,14 @@ server_name = "mail.example.test"
         with open(self.leftover_messages()[0], errors="replace") as f:
             self.assertIn(token, f.read())
         time.sleep(2.5)  # older than the 2 s timeout by its sent= time
-        status, _, before = self.exporter.get("/metrics")
-        late_before = sum(v for _, v in select(parse_metrics(before), "smtp_exporter_delivery_late_total"))
         body = self.probe("short")
         samples = parse_metrics(body)
         self.assertEqual(self.value(samples, "probe_smtp_delivery_success", body), 1, body)
         self.assertEqual(self.value(samples, "probe_smtp_delivery_late_messages", body), 1, body)
-        status, _, after = self.exporter.get("/metrics")
+        # /probe checks feed no /metrics series: those are per agent target (see the agent test).
+        status, _, metrics = self.exporter.get("/metrics")
         self.assertEqual(status, 200)
-        m = parse_metrics(after)
-        self.assertEqual(sum(v for _, v in select(m, "smtp_exporter_delivery_late_total")), late_before + 1, after)
-        self.assertTrue(select(m, "smtp_exporter_delivery_roundtrip_seconds_count"), after)
+        self.assertEqual(select(parse_metrics(metrics), "smtp_exporter_delivery_late_total"), [], metrics)
 
     def release_later(self, seconds):
         """Release Postfix's held mail `seconds` from now, from a thread."""
@@ -320,6 +333,115 @@ server_name = "mail.example.test"
 
     def test_maildir_junk(self):
         self.delivered("maildir_junk", folder="junk")
+
+    def held_messages(self):
+        """Queue ids of the messages Postfix holds."""
+        out = subprocess.run(["postqueue", "-c", self.postfix.config_dir, "-j"], check=True, capture_output=True,
+                             text=True).stdout
+        return [m["queue_id"] for m in map(json.loads, out.splitlines()) if m.get("queue_name") == "hold"]
+
+    def test_two_agent_targets_share_one_mailbox(self):
+        """Two agent targets with one IMAP account, running at once. "inbox" checks every ~3 s
+        (its mail goes to INBOX); "junk" sends one message that Postfix holds until the check is
+        waiting, then releases into Junk, where it sits until that check's next search (its
+        poll_interval is 12 s: IDLE watches INBOX only). Meanwhile whole runs of "inbox" search
+        the mailbox (the first search of a run sees every test message) and must leave the other
+        target's young message alone. Each finds its own message by its token, nothing is counted
+        late, the per-target /metrics series carry each target's labels, and once the targets are
+        removed (a reload lets the runs in flight finish) the mailbox holds no test message."""
+        config = "".join([
+            self.imap_module("shared_inbox", timeout=20),
+            self.imap_module("shared_junk", timeout=25, poll_interval=12,
+                             headers={"X-Lab-Junk": "yes", "X-Lab-Hold": "yes"}),
+        ])
+        targets = "".join(f"""
+[[targets]]
+name = "{name}"
+target = "{self.target}"
+module = "{module}"
+interval = "{interval}"
+labels = {{ mailbox = "sink" }}
+""" for name, module, interval in (("inbox", "shared_inbox", "3s"), ("junk", "shared_junk", "40s")))
+        agent = Exporter(exporter_binary(), config_text=config + targets, env=self.env)
+        agent.start()
+        try:
+            def metrics():
+                status, _, text = agent.get("/metrics")
+                self.assertEqual(status, 200)
+                return parse_metrics(text), text
+
+            def count(samples, target):
+                found = select(samples, "smtp_exporter_delivery_roundtrip_seconds_count", target_name=target)
+                return found[0][1] if found else 0
+
+            # The "junk" target has sent (Postfix holds its message): release it once its check waits.
+            deadline = time.monotonic() + 15
+            while not self.held_messages():
+                self.assertLess(time.monotonic(), deadline, "the junk target's message was never held")
+                time.sleep(0.1)
+            time.sleep(1.5)  # its first search is done; it waits in IDLE on INBOX
+            etc = self.postfix.config_dir
+            subprocess.run(["postsuper", "-c", etc, "-H", "ALL"], check=True, capture_output=True)
+            subprocess.run(["postqueue", "-c", etc, "-f"], check=True, capture_output=True)
+
+            def in_junk():
+                return [p for p in self.leftover_messages() if "/.Junk/" in p]
+            deadline = time.monotonic() + 10
+            while not in_junk():
+                self.assertLess(time.monotonic(), deadline, "the released message did not reach Junk")
+                time.sleep(0.05)
+            first = count(metrics()[0], "inbox")
+            last = first
+            deadline = time.monotonic() + 20
+            while in_junk():
+                self.assertLess(time.monotonic(), deadline, "the junk target never found its message")
+                samples, _ = metrics()
+                if in_junk():  # still there after these runs of "inbox" ended
+                    last = count(samples, "inbox")
+                time.sleep(0.2)
+            # A whole run of "inbox" (begun after the message arrived, ended while it was still
+            # there) searched the mailbox and left it alone: two runs ended in that window.
+            self.assertGreaterEqual(last, first + 2, "no run of the inbox target overlapped the junk message")
+
+            # The junk target found its own message in Junk: its check fails with
+            # delivered_to_junk (degraded), delivery success 1, one round trip.
+            deadline = time.monotonic() + 10
+            while True:
+                samples, text = metrics()
+                if select(samples, "probe_smtp_delivery_success", target_name="junk"):
+                    break
+                self.assertLess(time.monotonic(), deadline, text)
+                time.sleep(0.2)
+            one = lambda name, **labels: self.value(samples, name, text, **labels)  # noqa: E731
+            self.assertEqual(one("probe_smtp_delivery_success", target_name="junk", mailbox="sink"), 1)
+            self.assertEqual(one("probe_smtp_delivery_folder", target_name="junk", folder="junk"), 1)
+            self.assertEqual(one("probe_smtp_failure_info", target_name="junk", stage="receive",
+                                 reason="delivered_to_junk"), 1)
+            self.assertEqual(one("probe_smtp_health", target_name="junk", status="degraded"), 1)
+            self.assertEqual(one("smtp_exporter_delivery_roundtrip_seconds_count", target_name="junk",
+                                 mailbox="sink"), 1)
+            self.assertEqual(one("probe_success", target_name="inbox"), 1)
+            self.assertEqual(one("probe_smtp_delivery_folder", target_name="inbox", folder="inbox"), 1)
+            self.assertGreaterEqual(one("smtp_exporter_delivery_roundtrip_seconds_count", target_name="inbox",
+                                        mailbox="sink"), 3)
+            # Nobody's message was taken for a leftover.
+            for target in ("inbox", "junk"):
+                self.assertEqual(one("smtp_exporter_delivery_late_total", target_name=target, mailbox="sink"), 0)
+                self.assertEqual(one("probe_smtp_delivery_late_messages", target_name=target), 0)
+            self.assertEqual([l for l, _ in select(samples, "smtp_exporter_delivery_late_total")
+                              if "target_name" not in l], [])
+
+            # No more runs: a reload without targets lets the runs in flight finish their cleanup.
+            with open(agent.config_file, "w") as f:
+                f.write(config)
+            agent.process.send_signal(signal.SIGHUP)
+            time.sleep(3.5)  # a run of "inbox" in flight ends within its 3 s deadline
+            deadline = time.monotonic() + 5
+            while self.leftover_messages():
+                self.assertLess(time.monotonic(), deadline, "a run in flight left its message")
+                time.sleep(0.1)
+        finally:
+            agent.stop()
 
     def test_password_never_shown(self):
         password = self.dovecot.password

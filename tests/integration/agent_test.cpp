@@ -154,6 +154,45 @@ TEST(Agent, MetricsCarryTheTargetNameAndLabels) {
   EXPECT_THAT(metrics.body, HasSubstr("smtp_exporter_probes_in_flight"));
 }
 
+// The delivery unit's totals on /metrics belong to the agent target, with
+// its labels (nothing process-wide): a leftover of an earlier run in the
+// Maildir, older than the receive timeout, is removed and counted late by
+// the target whose check found it; the lost test message of this run (the
+// scripted server keeps it) adds no round trip.
+TEST(Agent, DeliveryTotalsCarryTheTargetNameAndLabels) {
+  namespace fs = std::filesystem;
+  fs::path maildir = fs::path(::testing::TempDir()) / ("agent-maildir-" + std::to_string(::getpid()));
+  for (const char* sub : {"new", "cur", "tmp"}) fs::create_directories(maildir / sub);
+  std::ofstream(maildir / "new" / "1.leftover") << "X-Smtp-Exporter-Token: old; sent=1000000000\r\n"
+                                                   "Subject: [smtp_exporter] old\r\n\r\nbody\r\n";
+  FakeSmtpServer server(accepting_server());
+  config::Module module = test_module();
+  module.send = config::SendConfig{};
+  module.send->from = "probe@example.test";
+  module.send->to = {"sink@example.test"};
+  module.receive = config::ReceiveConfig{};
+  module.receive->maildir = maildir.string();
+  module.receive->timeout = 200ms;
+  module.receive->poll_interval = 100ms;
+  boost::asio::io_context io;
+  App app(config_with_targets({{"primary", server.port()}}, 1s, module), {});
+  app.start_agent(io.get_executor());
+  const std::string late = "smtp_exporter_delivery_late_total{target_name=\"primary\",team=\"mail\"} 1";
+  std::string body;
+  for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
+    io.run_for(100ms);
+    body = call(io, app, "GET", "/metrics").body;
+    if (body.find(late) != std::string::npos) break;
+  }
+  EXPECT_THAT(body, HasSubstr(late));
+  EXPECT_THAT(body, HasSubstr("# TYPE smtp_exporter_delivery_roundtrip_seconds histogram"));
+  EXPECT_THAT(body, HasSubstr("smtp_exporter_delivery_roundtrip_seconds_count{target_name=\"primary\",team=\"mail\"} 0"));
+  EXPECT_THAT(body, HasSubstr("smtp_exporter_delivery_roundtrip_seconds_bucket{target_name=\"primary\",team=\"mail\",le=\"0.25\"} 0"));
+  EXPECT_THAT(body, Not(HasSubstr("smtp_exporter_delivery_late_total 1")));  // no process-wide series
+  EXPECT_FALSE(fs::exists(maildir / "new" / "1.leftover"));
+  fs::remove_all(maildir);
+}
+
 class Reload : public ::testing::Test {
  protected:
   void SetUp() override {

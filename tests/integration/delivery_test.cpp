@@ -23,13 +23,6 @@ using probes::Stage;
 const std::string kHost = "mail.example.test";
 const std::string kPassword = "imap-Pa55-w0rd";
 
-Script accepting_smtp() {
-  return {send("220 fake.test ESMTP\r\n"), expect("EHLO"), send("250 fake.test\r\n"), expect("MAIL FROM"),
-          send("250 2.1.0 Ok\r\n"),        expect("RCPT TO"), send("250 2.1.5 Ok\r\n"), expect("DATA"),
-          send("354 go ahead\r\n"),        read_message(),   send("250 2.0.0 queued\r\n"), expect("QUIT"),
-          send("221 bye\r\n"),             hang_up()};
-}
-
 // A FETCH response with a header block as a literal.
 std::string fetch(int uid, const std::string& header) {
   std::string block = header + "\r\n";
@@ -102,7 +95,7 @@ TestPki* Delivery::pki_ = nullptr;
 Issued* Delivery::leaf_ = nullptr;
 
 TEST_F(Delivery, LeftoverRemovedWithUidExpungeAndCountedLateAStallIsBoundedByTheDeadline) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   Script script = logged_in("IMAP4rev1 UIDPLUS");
   Script rest{expect("a4 UID SEARCH HEADER X-Smtp-Exporter-Token \"\""),
               send("* SEARCH 7 9\r\na4 OK\r\n"),
@@ -134,7 +127,7 @@ TEST_F(Delivery, LeftoverRemovedWithUidExpungeAndCountedLateAStallIsBoundedByThe
 }
 
 TEST_F(Delivery, WithoutUidplusExpunge) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   Script script = logged_in("IMAP4rev1 IDLE");
   Script rest{expect("a4 UID SEARCH"),
               send("* SEARCH 7\r\na4 OK\r\n"),
@@ -168,14 +161,14 @@ TEST_F(Delivery, WithoutUidplusExpunge) {
 }
 
 TEST_F(Delivery, ByeGreetingIsImapConnect) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   FakeSmtpServer imap(Script{start_tls(identity()), send("* BYE too busy\r\n"), hang_up()});
   auto r = probe(smtp, imap);
   expect_failure(r, Stage::receive, FailureReason::imap_connect);
 }
 
 TEST_F(Delivery, RefusedLoginIsImapAuthAndThePasswordIsNeverLogged) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   FakeSmtpServer imap(Script{start_tls(identity()), send("* OK ready\r\n"), expect("a1 LOGIN"),
                              send("a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"), hang_up()});
   auto r = probe(smtp, imap);
@@ -185,7 +178,7 @@ TEST_F(Delivery, RefusedLoginIsImapAuthAndThePasswordIsNeverLogged) {
 }
 
 TEST_F(Delivery, MalformedResponseIsImapError) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   Script script = logged_in("IMAP4rev1");
   script.pop_back();  // the SELECT reply
   script.push_back(send("a3 HELLO (unbalanced\r\n"));
@@ -197,7 +190,7 @@ TEST_F(Delivery, MalformedResponseIsImapError) {
 }
 
 TEST_F(Delivery, UntrustedCertificateIsImapConnect) {
-  FakeSmtpServer smtp(accepting_smtp());
+  FakeSmtpServer smtp(accepting_server());
   TestPki other;
   Issued stranger = other.issue({kHost, {kHost}, {"127.0.0.1"}}, other.root());
   FakeSmtpServer imap(Script{start_tls({other.chain_file({&stranger}), stranger.key_file}), send("* OK ready\r\n"),

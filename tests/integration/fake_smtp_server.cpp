@@ -30,6 +30,13 @@ Script polite_server(std::string greeting, std::string ehlo) {
           send("221 2.0.0 Bye\r\n"), hang_up()};
 }
 
+Script accepting_server() {
+  return {send("220 fake.test ESMTP\r\n"), expect("EHLO"), send("250 fake.test\r\n"), expect("MAIL FROM"),
+          send("250 2.1.0 Ok\r\n"),        expect("RCPT TO"), send("250 2.1.5 Ok\r\n"), expect("DATA"),
+          send("354 go ahead\r\n"),        read_message(),   send("250 2.0.0 queued\r\n"), expect("QUIT"),
+          send("221 bye\r\n"),             hang_up()};
+}
+
 Script starttls_server(TlsIdentity identity, std::string ehlo_before, std::string ehlo_after) {
   return {send("220 fake.test ESMTP\r\n"),
           expect("EHLO"),

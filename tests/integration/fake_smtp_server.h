@@ -79,6 +79,9 @@ Script starttls_server(TlsIdentity identity,
                        std::string ehlo_before = "250-fake.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
                        std::string ehlo_after = "250-fake.test\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
 
+// Accepts one test message (EHLO, MAIL, RCPT, DATA and its 250), then QUIT.
+Script accepting_server();
+
 // Implicit TLS ("submissions", port 465): handshake first, then polite_server().
 Script implicit_tls_server(TlsIdentity identity);
 

@@ -6,6 +6,7 @@
 #include "auth_results.h"
 #include "checks/receive.h"
 #include "imap_response.h"
+#include "smtp_exporter/health.h"
 #include "test_message.h"
 
 namespace smtp_exporter::probes {
@@ -219,7 +220,7 @@ TEST(ReceiveUnit, SeriesOfADeliveryToInbox) {
   EXPECT_TRUE(out.empty());
 }
 
-TEST(ReceiveUnit, JunkDmarcFailAndLateAreDegraded) {
+TEST(ReceiveUnit, JunkIsTheFailureDeliveredToJunkNotAFindingDmarcFailAndLateAreDegraded) {
   ReceiveSection s;
   s.found = true;
   s.folder = "junk";
@@ -228,11 +229,25 @@ TEST(ReceiveUnit, JunkDmarcFailAndLateAreDegraded) {
   s.late = 2;
   std::vector<Finding> findings;
   receive_check().findings(with_section(s), config::Module{}, findings);
-  ASSERT_EQ(findings.size(), 3u);
-  EXPECT_EQ(findings[0].key, "delivery/junk");
-  EXPECT_EQ(findings[1].key, "delivery/dmarc_fail");
-  EXPECT_EQ(findings[2].key, "delivery/late");
+  ASSERT_EQ(findings.size(), 2u);  // Junk is reported once: as the probe's failure (below)
+  EXPECT_EQ(findings[0].key, "delivery/dmarc_fail");
+  EXPECT_EQ(findings[1].key, "delivery/late");
   for (const auto& f : findings) EXPECT_EQ(f.severity, Health::degraded);
+  // The probe's verdict with the unit's failure: degraded, the failure first, no Junk finding.
+  ProbeResult junk = with_section(s);
+  junk.failure = Failure{Stage::receive, FailureReason::delivered_to_junk, "in Junk"};
+  HealthVerdict verdict = classify_health(junk, config::Module{});
+  EXPECT_EQ(verdict.status, Health::degraded);
+  ASSERT_EQ(verdict.entries.size(), 3u);
+  EXPECT_EQ(verdict.entries[0].key, "");  // the failure
+  EXPECT_EQ(verdict.entries[0].severity, Health::degraded);
+  EXPECT_EQ(verdict.findings[0], "receive failed (delivered_to_junk): in Junk");
+  // Found in Junk: delivery_success stays 1, the folder is junk, the round trip is there.
+  std::vector<Series> junk_series;
+  receive_check().series(junk, junk_series);
+  EXPECT_EQ(value_of(junk_series, "probe_smtp_delivery_success"), 1);
+  EXPECT_EQ(value_of(junk_series, "probe_smtp_delivery_folder", {{"folder", "junk"}}), 1);
+  EXPECT_EQ(value_of(junk_series, "probe_smtp_delivery_roundtrip_seconds"), 1);
   std::vector<Series> out;
   ReceiveSection lost;
   lost.folder = "none";
@@ -242,23 +257,41 @@ TEST(ReceiveUnit, JunkDmarcFailAndLateAreDegraded) {
   for (const auto& series : out) EXPECT_NE(series.name, "probe_smtp_delivery_roundtrip_seconds");
 }
 
-TEST(ReceiveUnit, ProcessHistogram) {
-  DeliveryMemory memory;
-  std::vector<Series> out;
-  memory.series(out);
-  EXPECT_TRUE(out.empty());  // nothing before the first check
-  memory.observe(0.3);
-  memory.observe(400);
-  memory.add_late(1);
-  memory.series(out);
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].name, "smtp_exporter_delivery_roundtrip_seconds");
-  EXPECT_DOUBLE_EQ(out[0].value, 400.3);
-  ASSERT_EQ(out[0].bucket_counts.size(), out[0].bucket_bounds.size() + 1);
-  EXPECT_EQ(out[0].bucket_counts[1], 1);      // 0.3 in (0.25, 0.5]
-  EXPECT_EQ(out[0].bucket_counts.back(), 1);  // 400 in +Inf
-  EXPECT_TRUE(out[1].counter);
-  EXPECT_EQ(out[1].value, 1);
+// An agent target's totals (probes::tally_series): every round trip seen in
+// the histogram, the late messages summed; nothing without a receive section.
+TEST(ReceiveUnit, TallyOfATargetsRuns) {
+  std::vector<Series> totals;
+  tally_series(ProbeResult{}, totals);
+  EXPECT_TRUE(totals.empty());
+  ReceiveSection fast;
+  fast.found = true;
+  fast.folder = "inbox";
+  fast.roundtrip_seconds = 0.3;
+  ReceiveSection lost;
+  lost.folder = "none";
+  lost.late = 2;
+  ReceiveSection slow = fast;
+  slow.roundtrip_seconds = 400;
+  slow.late = 1;
+  for (const auto& s : {fast, lost, slow}) tally_series(with_section(s), totals);
+  ASSERT_EQ(totals.size(), 2u);
+  const Series& histogram = totals[0];
+  EXPECT_EQ(histogram.name, "smtp_exporter_delivery_roundtrip_seconds");
+  EXPECT_FALSE(histogram.counter);
+  EXPECT_DOUBLE_EQ(histogram.value, 400.3);
+  ASSERT_EQ(histogram.bucket_counts.size(), histogram.bucket_bounds.size() + 1);
+  EXPECT_EQ(histogram.bucket_counts[1], 1);      // 0.3 in (0.25, 0.5]
+  EXPECT_EQ(histogram.bucket_counts.back(), 1);  // 400 in +Inf
+  double observations = 0;
+  for (double c : histogram.bucket_counts) observations += c;
+  EXPECT_EQ(observations, 2);  // the lost message has no round trip
+  EXPECT_EQ(totals[1].name, "smtp_exporter_delivery_late_total");
+  EXPECT_TRUE(totals[1].counter);
+  EXPECT_EQ(totals[1].value, 3);
+  // Nothing process-wide any more: the agent labels the totals by target.
+  std::vector<Series> process;
+  receive_check().process_series(process);
+  EXPECT_TRUE(process.empty());
 }
 
 }  // namespace

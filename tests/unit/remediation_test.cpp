@@ -143,6 +143,8 @@ INSTANTIATE_TEST_SUITE_P(
         KeyCase{"handshake_timeout", "tls", "timeout", {}, {"smtp/timeout"}},
         KeyCase{"auth_535", "auth", "auth_error", {}, {"auth/auth_error"}},
         KeyCase{"greylisted", "mail", "temporary_failure", {}, {"smtp/temporary_failure"}},
+        KeyCase{"not_delivered", "receive", "not_delivered", {}, {"delivery/not_delivered"}},
+        KeyCase{"delivered_to_junk", "receive", "delivered_to_junk", {}, {"delivery/delivered_to_junk"}},
         KeyCase{"unknown_reason", "ehlo", "something_new", {}, {}}),
     [](const auto& info) { return std::string(info.param.name); });
 

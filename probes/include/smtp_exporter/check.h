@@ -114,6 +114,12 @@ class Check {
   // What the unit keeps across probes (caches, counts, background lookups),
   // for /metrics (exporter/self_metrics.cpp). Nothing by default.
   virtual void process_series(std::vector<Series>& /*out*/) const {}
+  // What the unit counts over the runs of one agent target, for /metrics:
+  // adds this result to `totals` (counters and histograms, see total() and
+  // observe() below). The agent keeps `totals` per target and labels them
+  // with the target's labels; a unit keeps no state for it. Asked like
+  // series(). Nothing by default.
+  virtual void tally(const ProbeResult& /*result*/, std::vector<Series>& /*totals*/) const {}
   // A configuration was put in force (start-up, reload): background work of
   // the unit on `executor`, replacing that of the previous configuration.
   virtual void start(const boost::asio::any_io_executor& /*executor*/, const config::Config& /*config*/) const {}
@@ -137,6 +143,16 @@ std::vector<const Check*> enabled_checks(Phase phase, const config::Module& modu
 // others report the hosts in the probe's own series).
 std::vector<Series> check_series(const ProbeResult& result, bool mx_host = false);
 std::vector<Finding> check_findings(const ProbeResult& result, const config::Module& module, bool mx_host = false);
+
+// Every unit's tally() of a probe's result (and of each MX host's, host
+// units), into one target's running totals (the agent's, after each run).
+void tally_series(const ProbeResult& result, std::vector<Series>& totals);
+// The counter `name` of `totals` (created at 0 on first use), or the
+// histogram `name` with the upper bounds `bounds` (no observation yet); and
+// one observation of a histogram.
+Series& total(std::vector<Series>& totals, std::string_view name, std::string_view help,
+              const std::vector<double>& bounds = {});
+void observe(Series& histogram, double value);
 
 // Every unit's process_series(), for /metrics; every unit's start().
 std::vector<Series> process_series();

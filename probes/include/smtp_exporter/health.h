@@ -13,9 +13,14 @@ namespace smtp_exporter::probes {
 
 // Unhealthy: DNS failure, connection refused or timed out, unexpected
 // greeting, TLS failure, expired certificate, any other failure.
-// Degraded: a greeting that is not SMTP although TCP connected, a slow
-// greeting (module.degraded_banner_latency), a certificate expiring within
+// Degraded: a greeting that is not SMTP although TCP connected, a test
+// message delivered to Junk (both fail the probe), a slow greeting
+// (module.degraded_banner_latency), a certificate expiring within
 // module.degraded_cert_days, a domain without MX records (implicit MX).
 HealthVerdict classify_health(const ProbeResult& result, const config::Module& module);
+
+// How bad a failed probe is: unhealthy, or degraded for the two failures
+// above. The one place that decides it (a switch over every reason).
+Health failure_severity(const Failure& failure);
 
 }  // namespace smtp_exporter::probes

@@ -51,11 +51,13 @@ enum class FailureReason {
   tlsa_lookup_error,  // DANE: the validated look-up of TLSA or the host's addresses gave no answer
   // The receive side ([receive]): the mailbox could not be reached, refused
   // the login, or answered something else than expected; or the message did
-  // not arrive within the receive timeout.
+  // not arrive within the receive timeout; or it arrived, in the Junk
+  // folder (health degraded: the mail is there, the receiver distrusts it).
   imap_connect,
   imap_auth,
   imap_error,
   not_delivered,
+  delivered_to_junk,
   // MTA-STS (probes/checks/mta_sts.cpp, stage mta_sts)
   txt_missing,               // no _mta-sts TXT record starting with v=STSv1
   txt_invalid,               // more than one, or a malformed one
