@@ -9,7 +9,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from .net import stop_process
+from .net import Started, stop_process
 
 
 def free_udp_port(host="127.0.0.1"):
@@ -45,7 +45,7 @@ class PortTaken(RuntimeError):
     pass
 
 
-class Dnsmasq:
+class Dnsmasq(Started):
     """Context manager. `records` are dnsmasq options without the leading "--", e.g.
     "mx-host=two.test,mx1.two.test,10", "host-record=mx1.two.test,127.0.0.2",
     "dns-rr=null.test,15,000000". Names under test. that have no record answer NXDOMAIN.
@@ -55,13 +55,6 @@ class Dnsmasq:
         self.records = list(records)
         self.process = None
         self.port = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     @property
     def server(self):

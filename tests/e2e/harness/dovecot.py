@@ -22,10 +22,10 @@ import subprocess
 import tempfile
 import time
 
-from .net import free_port, wait_port, stop_process
+from .net import Started, free_port, wait_port, stop_process
 
 
-class Dovecot:
+class Dovecot(Started):
     username = "sink@example.test"
 
     def __init__(self, postfix):
@@ -35,13 +35,6 @@ class Dovecot:
         self.imap_port = self.imaps_port = None
         self.password = None
         self.config_file = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         # A short path: Unix socket paths under base_dir must fit in 108 bytes.

@@ -42,3 +42,14 @@ def stop_process(process, timeout=5):
             process.kill()
             process.wait()
     return None
+
+
+class Started:
+    """A test server as a context manager: start() on entering, stop() (by its PID) on leaving."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from .net import free_port
+from .net import Started, free_port
 
 BASE_DIR = "/var/lib/smtp-exporter-e2e"
 DOMAIN = "example.test"
@@ -58,7 +58,7 @@ class PostfixError(RuntimeError):
     """Postfix could not be set up or started; the message includes the log tail."""
 
 
-class Postfix:
+class Postfix(Started):
     """Context manager running a private Postfix on three free loopback ports.
 
     smtp_port        plain SMTP; STARTTLS offered (smtpd_tls_security_level=may); no AUTH
@@ -92,13 +92,6 @@ class Postfix:
         self.sasldb = None
 
     # ---- lifecycle -------------------------------------------------------------------
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         if self.dir:
